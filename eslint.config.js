@@ -1,0 +1,142 @@
+// ESLint flat config. Besides the usual checks, it guards the architecture of
+// ../shared/ARCHITECTURE.md: workflow code stays deterministic and imports only
+// types from activities, activities never reach into workflows or src, nothing
+// imports test/, and there are no import cycles or floating promises.
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+const nodeBuiltins = [...new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))];
+
+/** Packages that do I/O or talk to other systems: never in workflow code. */
+const sdkClients = [
+  '@aws-sdk/*',
+  '@smithy/*',
+  '@kubernetes/*',
+  '@slack/*',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+  '@temporalio/testing',
+  'pino',
+  'pino-*',
+  'commander',
+  'yaml',
+  'tsx',
+  'tsx/*',
+];
+
+const importTestMessage = 'Nothing imports test/: move what you need into src/, workflows/ or activities/.';
+
+export default tseslint.config(
+  {
+    ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', 'test/tools/**'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: {
+          allowDefaultProject: ['*.js', 'bin/*.js'],
+        },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-self-import': 'error',
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test/**', '../test/*', './test/*'], message: importTestMessage }] },
+      ],
+    },
+  },
+  {
+    files: ['test/**'],
+    rules: {
+      // test/ may import test/support; it is the only folder that may.
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code is deterministic and runs in a sandbox: no Node built-ins. Do I/O in an activity.',
+          })),
+          patterns: [
+            {
+              group: sdkClients,
+              message:
+                'Workflow code may not use SDK clients or I/O libraries: call an activity through proxyActivities instead.',
+            },
+            {
+              group: ['**/src', '**/src/**', '**/activities', '**/activities/**'],
+              allowTypeImports: true,
+              message:
+                'Workflows may import only types from activities/ and nothing from src/: use `import type`, and call activities through proxyActivities.',
+            },
+            { group: ['**/test/**'], message: importTestMessage },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'Workflow code may not read the environment: pass values in the workflow input.' },
+        { name: 'require', message: 'Use ESM imports.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Workflow time comes from the workflow: use workflowInfo() or pass it in.' },
+        { object: 'Math', property: 'random', message: 'Randomness breaks replay: use uuid4() from @temporalio/workflow.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Workflow code may not read the clock: use workflow time from @temporalio/workflow.',
+        },
+      ],
+    },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows', '**/workflows/**', '**/src', '**/src/**'],
+              message: 'activities/ may not import workflows/ or src/: receive what you need through createActivities(deps).',
+            },
+            { group: ['**/test/**'], message: importTestMessage },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
+    },
+  },
+);

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable Firebreak reads, in one schema. Nothing else in the
+ * code base reads `process.env` for configuration: processes call `getConfig()`.
+ *
+ * Keys are the variable names exactly as set in the environment, so that the
+ * schema doubles as the documentation of what may be set (README, compose file).
+ */
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:7233');
+
+const port = z.coerce
+  .number({ error: 'expected a TCP port number' })
+  .int('expected a whole number')
+  .min(1, 'expected a TCP port from 1 to 65535')
+  .max(65535, 'expected a TCP port from 1 to 65535');
+
+const optionalNonEmpty = z.string().min(1, 'expected a non-empty value when set').optional();
+
+const roles = ['worker', 'intake', 'slack'] as const;
+export type Role = (typeof roles)[number];
+
+export const configSchema = z
+  .object({
+    TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    FIREBREAK_TASK_QUEUE: z.string().min(1).default('firebreak'),
+    FIREBREAK_ROLES: z
+      .string()
+      .default('worker,intake,slack')
+      .transform((s, ctx) => {
+        const list = s
+          .split(',')
+          .map((r) => r.trim())
+          .filter((r) => r.length > 0);
+        const unknown = list.filter((r) => !(roles as readonly string[]).includes(r));
+        if (unknown.length > 0 || list.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected a comma-separated list of ${roles.join(', ')}; got ${JSON.stringify(s)}`,
+          });
+          return z.NEVER;
+        }
+        return [...new Set(list)] as Role[];
+      }),
+    FIREBREAK_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    FIREBREAK_DATA_DIR: z.string().min(1).default('./data'),
+    FIREBREAK_RUNBOOKS_DIR: z.string().min(1).default('./runbooks'),
+    FIREBREAK_INTAKE_PORT: port.default(8080),
+    FIREBREAK_SLACK_PORT: port.default(3000),
+    /** Where the tools cache lives (Temporal CLI, moto, kube-apiserver, etcd). */
+    FIREBREAK_TOOLS_DIR: optionalNonEmpty,
+    AWS_REGION: z
+      .string()
+      .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-1')
+      .default('us-east-1'),
+    /** Overrides every AWS client's endpoint (moto in the local sandbox). */
+    AWS_ENDPOINT_URL: z.url({ error: 'expected an http(s) URL' }).optional(),
+    KUBECONFIG: optionalNonEmpty,
+    SLACK_MODE: z.enum(['http', 'socket']).optional(),
+    SLACK_BOT_TOKEN: z
+      .string()
+      .regex(/^xoxb-/, 'expected a bot token starting with xoxb-')
+      .optional(),
+    SLACK_SIGNING_SECRET: optionalNonEmpty,
+    SLACK_APP_TOKEN: z
+      .string()
+      .regex(/^xapp-/, 'expected an app-level token starting with xapp-')
+      .optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.SLACK_MODE === undefined) return;
+    const need: (keyof typeof c)[] =
+      c.SLACK_MODE === 'http' ? ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'] : ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN'];
+    for (const key of need) {
+      if (c[key] === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `required when SLACK_MODE=${c.SLACK_MODE}`,
+        });
+      }
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+/** Variables whose values are secrets: never printed, logged or sent anywhere. */
+export const secretVariables: ReadonlySet<string> = new Set([
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+]);
+
+/** The names of every variable the schema reads. */
+export const configVariables: readonly string[] = Object.keys(configSchema.shape);

@@ -1,0 +1,181 @@
+/**
+ * Child processes for the sandbox servers: started with a bounded readiness
+ * wait, their output kept (last lines in memory, all of it in a log file), and
+ * stopped on request, on exit and on interrupt, so that nothing outlives the
+ * process that started it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** Environment marker set on every server a sandbox starts; lets a check find leftovers. */
+export const ownerMarkerVariable = 'FIREBREAK_SANDBOX_OWNER';
+
+export class ServerStartError extends Error {
+  override readonly name = 'ServerStartError';
+}
+
+export interface ProcessSpec {
+  /** Human name used in messages, e.g. "kube-apiserver". */
+  name: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  /** The port the server listens on, named in messages. */
+  port: number;
+  /** Resolves true once the server answers; errors count as "not yet". */
+  ready: () => Promise<boolean>;
+  readyTimeoutMs: number;
+  /** Where to write the full output; when omitted only the last lines are kept. */
+  logFile?: string;
+}
+
+export interface ManagedProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly logFile: string | undefined;
+  /** The last lines the process printed. */
+  tail(lines?: number): string;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let handlersInstalled = false;
+
+function installExitHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.once('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const child of live) child.kill('SIGKILL');
+      live.clear();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not read the port of a probe socket'));
+      });
+    });
+  });
+}
+
+class RingBuffer {
+  private readonly lines: string[] = [];
+  private partial = '';
+  constructor(private readonly size: number) {}
+  push(chunk: string): void {
+    const parts = (this.partial + chunk).split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) {
+      this.lines.push(line);
+      if (this.lines.length > this.size) this.lines.shift();
+    }
+  }
+  tail(n: number): string {
+    const all = this.partial === '' ? this.lines : [...this.lines, this.partial];
+    return all.slice(-n).join('\n');
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts a server and waits until `ready()` says it answers. Fails with the
+ * server's name, port and last log lines when it exits early or times out.
+ */
+export async function startProcess(spec: ProcessSpec, ownerId: string): Promise<ManagedProcess> {
+  installExitHandlers();
+  const buffer = new RingBuffer(200);
+  let log: WriteStream | undefined;
+  if (spec.logFile !== undefined) log = createWriteStream(spec.logFile, { flags: 'a' });
+  const child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: { ...process.env, ...spec.env, [ownerMarkerVariable]: ownerId },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  const onData = (data: Buffer) => {
+    buffer.push(data.toString('utf8'));
+    log?.write(data);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('error', (e) => {
+      spawnError = e;
+      live.delete(child);
+      resolve();
+    });
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      live.delete(child);
+      resolve();
+    });
+  });
+
+  const describe = () =>
+    `${spec.name} (${spec.command}, port ${spec.port})` + (spec.logFile ? `, full log: ${spec.logFile}` : '');
+  const lastLines = () => {
+    const t = buffer.tail(25).trim();
+    return t === '' ? '(it printed nothing)' : t.replace(/^/gm, '    ');
+  };
+
+  const stop = async () => {
+    if (exited === undefined && spawnError === undefined) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exitPromise;
+      clearTimeout(timer);
+    }
+    await new Promise<void>((r) => (log ? log.end(r) : r()));
+  };
+
+  const deadline = Date.now() + spec.readyTimeoutMs;
+  for (;;) {
+    if (spawnError !== undefined) {
+      await stop();
+      throw new ServerStartError(`Could not start ${describe()}: ${spawnError.message}`);
+    }
+    if (exited !== undefined) {
+      await stop();
+      throw new ServerStartError(
+        `${describe()} exited before it was ready (exit code ${exited.code ?? 'none'}, signal ${exited.signal ?? 'none'}). Last log lines:\n${lastLines()}`,
+      );
+    }
+    if (await spec.ready().catch(() => false)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new ServerStartError(
+        `${describe()} was not ready within ${Math.round(spec.readyTimeoutMs / 1000)}s. Last log lines:\n${lastLines()}`,
+      );
+    }
+    await sleep(150);
+  }
+
+  return {
+    name: spec.name,
+    port: spec.port,
+    pid: child.pid!,
+    logFile: spec.logFile,
+    tail: (n = 25) => buffer.tail(n),
+    stop,
+  };
+}

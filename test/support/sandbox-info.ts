@@ -1,0 +1,21 @@
+import type { ToolPaths } from '../../src/sandbox/tools.ts';
+
+/** What the global setup hands to every test file through `inject('sandbox')`. */
+export interface SandboxInfo {
+  ownerId: string;
+  workDir: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalTestServerPath: string;
+  motoEndpoint: string;
+  kubeServer: string;
+  kubeconfigPath: string;
+  tools: ToolPaths;
+  pids: { name: string; pid: number }[];
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    sandbox: SandboxInfo;
+  }
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Starts the real servers (Temporal, moto, etcd, kube-apiserver) once per run.
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Tests must never silently pass over work: a skipped or todo test fails the run.
+    allowOnly: false,
+    passWithNoTests: false,
+    reporters: ['default'],
+  },
+});
