@@ -25,12 +25,16 @@ export type Role = (typeof roles)[number];
 
 export const configSchema = z
   .object({
-    TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+    /**
+     * Temporal frontend. Processes default to 127.0.0.1:7233; `firebreak local`
+     * starts an embedded dev server when this is unset.
+     */
+    TEMPORAL_ADDRESS: hostPort.optional(),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     FIREBREAK_TASK_QUEUE: z.string().min(1).default('firebreak'),
     FIREBREAK_ROLES: z
       .string()
-      .default('worker,intake,slack')
+      .default('worker')
       .transform((s, ctx) => {
         const list = s
           .split(',')
@@ -60,6 +64,25 @@ export const configSchema = z
     /** Overrides every AWS client's endpoint (moto in the local sandbox). */
     AWS_ENDPOINT_URL: z.url({ error: 'expected an http(s) URL' }).optional(),
     KUBECONFIG: optionalNonEmpty,
+    /**
+     * Which systems `firebreak local` simulates with the sandbox servers:
+     * `kubernetes`, `aws`, both (comma-separated) or `none`. By default
+     * Kubernetes is simulated unless KUBECONFIG is set, and AWS unless
+     * AWS_ENDPOINT_URL is set: acting on a real account is an explicit choice.
+     */
+    FIREBREAK_SANDBOX: z
+      .string()
+      .transform((s, ctx) => {
+        const parts = s.split(',').map((p) => p.trim()).filter((p) => p !== '');
+        if (parts.length === 1 && parts[0] === 'none') return [] as ('kubernetes' | 'aws')[];
+        const bad = parts.filter((p) => p !== 'kubernetes' && p !== 'aws');
+        if (bad.length > 0 || parts.length === 0) {
+          ctx.addIssue({ code: 'custom', message: `expected "kubernetes", "aws", "kubernetes,aws" or "none"; got ${JSON.stringify(s)}` });
+          return z.NEVER;
+        }
+        return [...new Set(parts)] as ('kubernetes' | 'aws')[];
+      })
+      .optional(),
     SLACK_MODE: z.enum(['http', 'socket']).optional(),
     SLACK_BOT_TOKEN: z
       .string()

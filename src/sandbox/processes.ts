@@ -42,14 +42,23 @@ export interface ManagedProcess {
 }
 
 const live = new Set<ChildProcess>();
-let handlersInstalled = false;
+let exitHandlerInstalled = false;
 
-function installExitHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
+function installExitHandler(): void {
+  if (exitHandlerInstalled) return;
+  exitHandlerInstalled = true;
+  // Last resort: whatever is still running when this process exits is killed.
   process.once('exit', () => {
     for (const child of live) child.kill('SIGKILL');
   });
+}
+
+/**
+ * Kills every server this process started when it is interrupted, then lets
+ * the signal take its course. For processes (like the test runner) that have
+ * no graceful shutdown of their own; `firebreak local` stops its servers itself.
+ */
+export function killServersOnSignals(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       for (const child of live) child.kill('SIGKILL');
@@ -73,6 +82,16 @@ export async function freePort(): Promise<number> {
       });
     });
   });
+}
+
+/** `port` when it is free on 127.0.0.1, else any free port. */
+export async function preferredPort(port: number): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+  return free ? port : freePort();
 }
 
 class RingBuffer {
@@ -100,7 +119,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * server's name, port and last log lines when it exits early or times out.
  */
 export async function startProcess(spec: ProcessSpec, ownerId: string): Promise<ManagedProcess> {
-  installExitHandlers();
+  installExitHandler();
   const buffer = new RingBuffer(200);
   let log: WriteStream | undefined;
   if (spec.logFile !== undefined) log = createWriteStream(spec.logFile, { flags: 'a' });

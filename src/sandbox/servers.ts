@@ -56,10 +56,10 @@ async function httpOk(url: string): Promise<boolean> {
 }
 
 export async function startTemporalDevServer(
-  opts: Common & { dbFile?: string; ui?: boolean; namespace?: string },
+  opts: Common & { dbFile?: string; ui?: boolean; namespace?: string; port?: number; uiPort?: number },
 ): Promise<TemporalServer> {
-  const port = await freePort();
-  const uiPort = opts.ui ? await freePort() : undefined;
+  const port = opts.port ?? (await freePort());
+  const uiPort = opts.ui ? (opts.uiPort ?? (await freePort())) : undefined;
   const namespace = opts.namespace ?? 'default';
   const address = `127.0.0.1:${port}`;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
@@ -253,7 +253,7 @@ export interface SandboxOptions {
   ownerId: string;
   /** Folder for logs, data and the kubeconfig; a fresh temporary folder when omitted. */
   workDir?: string;
-  temporal?: false | { dbFile?: string; ui?: boolean };
+  temporal?: false | { dbFile?: string; ui?: boolean; port?: number; uiPort?: number };
   moto?: boolean;
   kubernetes?: boolean;
   /** Removes workDir on stop (default: true when workDir was created here). */

@@ -289,6 +289,8 @@ describe('docker-compose.yml, the production-shaped stack', () => {
     const frontendPort = containerEnvironment(server, operatorHost).FRONTEND_GRPC_PORT ?? '7233';
     for (const [name, service] of firebreakServices) {
       const address = configOf(service).TEMPORAL_ADDRESS;
+      expect(address, `${name} sets TEMPORAL_ADDRESS`).toBeDefined();
+      if (address === undefined) continue;
       const colon = address.lastIndexOf(':');
       expect({ host: address.slice(0, colon), port: address.slice(colon + 1) }, name).toEqual({
         host: serverName,

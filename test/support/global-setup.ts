@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { killServersOnSignals } from '../../src/sandbox/processes.ts';
 import { startSandbox } from '../../src/sandbox/servers.ts';
 import { ensureTools } from '../../src/sandbox/tools.ts';
 import type { SandboxInfo } from './sandbox-info.ts';
@@ -14,6 +15,7 @@ import type { SandboxInfo } from './sandbox-info.ts';
 export const testOwnerPrefix = 'vitest-';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  killServersOnSignals();
   const started = Date.now();
   const tools = await ensureTools((line) => console.error(`[tools] ${line}`));
   const ownerId = `${testOwnerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`;

@@ -1,0 +1,45 @@
+import { STSClient } from '@aws-sdk/client-sts';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { ActivityDeps } from '../activities/index.ts';
+import type { Config } from './config/index.ts';
+
+export interface StaticAwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface ClientOverrides {
+  /** A kubeconfig file to use instead of KUBECONFIG. */
+  kubeconfigPath?: string;
+  /** An AWS endpoint to use instead of AWS_ENDPOINT_URL (the sandbox's moto). */
+  awsEndpoint?: string;
+  /** Static AWS credentials instead of the default provider chain (the sandbox's). */
+  awsCredentials?: StaticAwsCredentials;
+}
+
+export function kubeClients(path: string): { config: KubeConfig; core: CoreV1Api } {
+  const config = new KubeConfig();
+  config.loadFromFile(path);
+  return { config, core: config.makeApiClient(CoreV1Api) };
+}
+
+/** AWS client settings shared by every AWS client the worker makes. */
+export function awsClientConfig(config: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOINT_URL'>, overrides: ClientOverrides = {}) {
+  const endpoint = overrides.awsEndpoint ?? config.AWS_ENDPOINT_URL;
+  return {
+    region: config.AWS_REGION,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(overrides.awsCredentials === undefined ? {} : { credentials: overrides.awsCredentials }),
+    maxAttempts: 3,
+  };
+}
+
+/** The real clients the activities use, built from configuration. */
+export function createClients(config: Config, overrides: ClientOverrides = {}): ActivityDeps {
+  const kubeconfigPath = overrides.kubeconfigPath ?? config.KUBECONFIG;
+  const aws = awsClientConfig(config, overrides);
+  return {
+    kube: kubeconfigPath === undefined ? undefined : kubeClients(kubeconfigPath),
+    sts: new STSClient(aws),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * `firebreak local`: Firebreak on one machine with embedded defaults. It starts
+ * the Temporal dev server (state kept in a SQLite file in the data folder),
+ * a sandbox of real servers for whatever is not configured (moto for AWS,
+ * etcd + kube-apiserver seeded with a demo workload for Kubernetes), and the
+ * worker; it stops everything on Ctrl-C.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { awsClientConfig, createClients, kubeClients, type ClientOverrides } from './clients.ts';
+import type { Logger } from 'pino';
+import type { Config } from './config/index.ts';
+import { seedAws, seedKubernetes } from './sandbox/demo.ts';
+import { preferredPort } from './sandbox/processes.ts';
+import { startSandbox } from './sandbox/servers.ts';
+import { ensureTools } from './sandbox/tools.ts';
+import { createWorker } from './worker/index.ts';
+
+/** Credentials moto accepts; they reach only the sandbox on loopback. */
+const sandboxAwsCredentials = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+
+export function sandboxParts(config: Pick<Config, 'FIREBREAK_SANDBOX' | 'KUBECONFIG' | 'AWS_ENDPOINT_URL'>) {
+  const parts = config.FIREBREAK_SANDBOX ?? [
+    ...(config.KUBECONFIG === undefined ? (['kubernetes'] as const) : []),
+    ...(config.AWS_ENDPOINT_URL === undefined ? (['aws'] as const) : []),
+  ];
+  return { kubernetes: parts.includes('kubernetes'), aws: parts.includes('aws') };
+}
+
+export async function runLocal(config: Config, log: Logger, print: (line: string) => void): Promise<void> {
+  const dataDir = resolve(config.FIREBREAK_DATA_DIR);
+  const sandboxDir = join(dataDir, 'sandbox');
+  await mkdir(dataDir, { recursive: true });
+  // Kubernetes and moto state is a demo, re-seeded on each start; Temporal's state persists.
+  await rm(sandboxDir, { recursive: true, force: true });
+  await mkdir(sandboxDir, { recursive: true });
+
+  const parts = sandboxParts(config);
+  const embeddedTemporal = config.TEMPORAL_ADDRESS === undefined;
+  print('Firebreak local: preparing tools (first run builds them; later runs use the cache)…');
+  const tools = await ensureTools((line) => print(`  ${line}`));
+
+  const sandbox = await startSandbox({
+    tools,
+    ownerId: `local-${process.pid}-${randomBytes(4).toString('hex')}`,
+    workDir: sandboxDir,
+    removeWorkDir: false,
+    temporal: embeddedTemporal
+      ? {
+          dbFile: join(dataDir, 'temporal.sqlite'),
+          ui: true,
+          port: await preferredPort(7233),
+          uiPort: await preferredPort(8233),
+        }
+      : false,
+    moto: parts.aws,
+    kubernetes: parts.kubernetes,
+  });
+  try {
+    const overrides: ClientOverrides = {
+      ...(sandbox.kubernetes ? { kubeconfigPath: sandbox.kubernetes.kubeconfigPath } : {}),
+      ...(sandbox.moto ? { awsEndpoint: sandbox.moto.endpoint, awsCredentials: sandboxAwsCredentials } : {}),
+    };
+    const workload = sandbox.kubernetes
+      ? await seedKubernetes(kubeClients(sandbox.kubernetes.kubeconfigPath).config)
+      : undefined;
+    const demoAws = sandbox.moto ? await seedAws(new IAMClient(awsClientConfig(config, overrides))) : undefined;
+
+    const effective = { ...config, TEMPORAL_ADDRESS: sandbox.temporal?.address ?? config.TEMPORAL_ADDRESS };
+    const { worker, connection } = await createWorker({ config: effective, deps: createClients(config, overrides) });
+
+    const envForCli = [
+      `TEMPORAL_ADDRESS=${effective.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`,
+      ...(effective.TEMPORAL_NAMESPACE === 'default' ? [] : [`TEMPORAL_NAMESPACE=${effective.TEMPORAL_NAMESPACE}`]),
+    ].join(' ');
+    const lines = [
+      '',
+      'Firebreak is running locally.',
+      `  Temporal        ${effective.TEMPORAL_ADDRESS ?? ''} (namespace ${effective.TEMPORAL_NAMESPACE}, task queue ${config.FIREBREAK_TASK_QUEUE})`,
+      ...(sandbox.temporal?.uiUrl ? [`  Temporal UI     ${sandbox.temporal.uiUrl}`] : []),
+      ...(embeddedTemporal ? [`  Temporal state  ${join(dataDir, 'temporal.sqlite')}`] : []),
+      ...(sandbox.kubernetes
+        ? [
+            `  kube-apiserver  ${sandbox.kubernetes.server} (sandbox; demo workload in namespace ${workload?.namespace})`,
+            `  kubeconfig      ${sandbox.kubernetes.kubeconfigPath}`,
+          ]
+        : [`  Kubernetes      ${config.KUBECONFIG ?? '(not configured)'}`]),
+      ...(sandbox.moto
+        ? [`  AWS (moto)      ${sandbox.moto.endpoint} (sandbox; demo IAM user ${demoAws?.user}, key ${demoAws?.accessKeyId})`]
+        : [`  AWS             ${config.AWS_ENDPOINT_URL ?? 'default credential chain'}, region ${config.AWS_REGION}`]),
+      `  Logs            ${sandboxDir}`,
+      '',
+      'Try next:',
+      ...(sandbox.kubernetes
+        ? [`  ${tools.kubectl} --kubeconfig ${sandbox.kubernetes.kubeconfigPath} get pods -A`]
+        : []),
+      `  ${envForCli} npx firebreak doctor      # can the worker reach Kubernetes and AWS?`,
+      '',
+      'Press Ctrl-C to stop.',
+    ];
+    for (const line of lines) print(line);
+    log.info({ taskQueue: config.FIREBREAK_TASK_QUEUE }, 'worker started');
+    try {
+      // Resolves after SIGINT/SIGTERM: the worker drains in-flight work first.
+      await worker.run();
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    print('Stopping the local servers…');
+    await sandbox.stop();
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * Seeds the local sandbox with a small, realistic estate to run runbooks
+ * against: a shop workload in Kubernetes (no kubelet runs, so pod status is
+ * written through the status subresource) and a CI deployer user in AWS.
+ */
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  EntityAlreadyExistsException,
+  type IAMClient,
+  ListAccessKeysCommand,
+} from '@aws-sdk/client-iam';
+import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+
+export const demoNamespace = 'demo-shop';
+export const demoNode = 'sandbox-node-1';
+export const demoIamUser = 'demo-ci-deployer';
+
+/** Creates an object unless it exists already (409), so seeding can run again. */
+async function ensure<T>(create: () => Promise<T>): Promise<void> {
+  try {
+    await create();
+  } catch (e) {
+    if (e instanceof ApiException && e.code === 409) return;
+    throw e;
+  }
+}
+
+export interface DemoWorkload {
+  namespace: string;
+  deployment: string;
+  pods: string[];
+  node: string;
+}
+
+export async function seedKubernetes(kc: KubeConfig): Promise<DemoWorkload> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const labels = { app: 'storefront', tier: 'web' };
+  const hash = '7d9c6b5f8';
+
+  await ensure(() =>
+    core.createNode({
+      body: { metadata: { name: demoNode, labels: { 'kubernetes.io/hostname': demoNode } } },
+    }),
+  );
+  await core.replaceNodeStatus({
+    name: demoNode,
+    body: {
+      ...(await core.readNode({ name: demoNode })),
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'sandbox node (no kubelet runs)' },
+        ],
+        nodeInfo: {
+          architecture: 'amd64',
+          bootID: '',
+          containerRuntimeVersion: 'containerd://1.7.0',
+          kernelVersion: '6.1.0',
+          kubeProxyVersion: '',
+          kubeletVersion: 'v1.34.4',
+          machineID: '',
+          operatingSystem: 'linux',
+          osImage: 'Debian GNU/Linux 12 (bookworm)',
+          systemUUID: '',
+        },
+      },
+    },
+  });
+
+  await ensure(() => core.createNamespace({ body: { metadata: { name: demoNamespace } } }));
+  await ensure(() =>
+    core.createNamespacedServiceAccount({ namespace: demoNamespace, body: { metadata: { name: 'storefront' } } }),
+  );
+  await ensure(() =>
+    core.createNamespacedService({
+      namespace: demoNamespace,
+      body: {
+        metadata: { name: 'storefront', labels },
+        spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      },
+    }),
+  );
+  const podSpec = {
+    serviceAccountName: 'storefront',
+    containers: [
+      {
+        name: 'web',
+        image: 'ghcr.io/example/storefront@sha256:4f1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e3f5a7b9c1d3e5f7a9b',
+        ports: [{ containerPort: 8080 }],
+      },
+    ],
+  };
+  await ensure(() =>
+    apps.createNamespacedDeployment({
+      namespace: demoNamespace,
+      body: {
+        metadata: { name: 'storefront', labels },
+        spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } },
+      },
+    }),
+  );
+  const deployment = await apps.readNamespacedDeployment({ name: 'storefront', namespace: demoNamespace });
+  const rsName = `storefront-${hash}`;
+  await ensure(() =>
+    apps.createNamespacedReplicaSet({
+      namespace: demoNamespace,
+      body: {
+        metadata: {
+          name: rsName,
+          labels: { ...labels, 'pod-template-hash': hash },
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name: 'storefront',
+              uid: deployment.metadata!.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { ...labels, 'pod-template-hash': hash } },
+          template: { metadata: { labels: { ...labels, 'pod-template-hash': hash } }, spec: podSpec },
+        },
+      },
+    }),
+  );
+  const rs = await apps.readNamespacedReplicaSet({ name: rsName, namespace: demoNamespace });
+  const pods = [`${rsName}-x7k2p`, `${rsName}-q9m4d`];
+  for (const [i, name] of pods.entries()) {
+    await ensure(() =>
+      core.createNamespacedPod({
+        namespace: demoNamespace,
+        body: {
+          metadata: {
+            name,
+            labels: { ...labels, 'pod-template-hash': hash },
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'ReplicaSet',
+                name: rsName,
+                uid: rs.metadata!.uid!,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          },
+          spec: { ...podSpec, nodeName: demoNode },
+        },
+      }),
+    );
+    const pod: V1Pod = await core.readNamespacedPod({ name, namespace: demoNamespace });
+    const now = new Date();
+    await core.replaceNamespacedPodStatus({
+      name,
+      namespace: demoNamespace,
+      body: {
+        ...pod,
+        status: {
+          phase: 'Running',
+          podIP: `10.244.0.${10 + i}`,
+          hostIP: '10.0.0.10',
+          startTime: now,
+          conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
+          containerStatuses: [
+            {
+              name: 'web',
+              ready: true,
+              restartCount: 0,
+              image: podSpec.containers[0]!.image,
+              imageID: podSpec.containers[0]!.image,
+              containerID: `containerd://${(i + 1).toString(16).padStart(64, 'a')}`,
+              state: { running: { startedAt: now } },
+            },
+          ],
+        },
+      },
+    });
+  }
+  return { namespace: demoNamespace, deployment: 'storefront', pods, node: demoNode };
+}
+
+export interface DemoAws {
+  user: string;
+  accessKeyId: string;
+}
+
+/** Creates the demo IAM user with one access key (once). */
+export async function seedAws(iam: IAMClient): Promise<DemoAws> {
+  try {
+    await iam.send(new CreateUserCommand({ UserName: demoIamUser, Path: '/ci/' }));
+  } catch (e) {
+    if (!(e instanceof EntityAlreadyExistsException)) throw e;
+  }
+  const existing = await iam.send(new ListAccessKeysCommand({ UserName: demoIamUser }));
+  const first = existing.AccessKeyMetadata?.[0]?.AccessKeyId;
+  if (first !== undefined) return { user: demoIamUser, accessKeyId: first };
+  const created = await iam.send(new CreateAccessKeyCommand({ UserName: demoIamUser }));
+  return { user: demoIamUser, accessKeyId: created.AccessKey!.AccessKeyId! };
+}

@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../activities/index.ts';
+import type { Config } from '../config/index.ts';
+import { temporalAddress } from '../temporal.ts';
+
+/** The module the worker bundles: every workflow Firebreak runs. */
+export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+export interface WorkerOptions {
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'FIREBREAK_TASK_QUEUE'>;
+  deps: ActivityDeps;
+  /** Overrides the task queue (drills and tests run their own). */
+  taskQueue?: string;
+}
+
+/**
+ * Creates a worker that serves every workflow and activity on the task queue.
+ * `worker.run()` resolves after a graceful shutdown: on SIGINT/SIGTERM the
+ * worker stops polling, lets in-flight activities finish (up to 30 s) and exits.
+ */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: temporalAddress(opts.config) });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: opts.config.TEMPORAL_NAMESPACE,
+      taskQueue: opts.taskQueue ?? opts.config.FIREBREAK_TASK_QUEUE,
+      workflowsPath,
+      activities: createActivities(opts.deps),
+      shutdownGraceTime: '30 seconds',
+    });
+    return { worker, connection };
+  } catch (e) {
+    await connection.close();
+    throw e;
+  }
+}
