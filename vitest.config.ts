@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Starts the real servers (Temporal, moto, etcd, kube-apiserver) once per run.
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/setup-file.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Tests must never silently pass over work: a skipped or todo test fails the run.

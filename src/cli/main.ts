@@ -7,6 +7,7 @@ import { ToolInstallError } from '../sandbox/tools.ts';
 import { ServerStartError } from '../sandbox/processes.ts';
 import { connectClient, TemporalUnreachableError } from '../temporal.ts';
 import { createWorker } from '../worker/index.ts';
+import { installRuntime } from '../worker/runtime.ts';
 import type { PreflightReport } from '../../workflows/preflight.ts';
 
 /** Exit codes: 0 success, 1 the user must change something, 2 the system failed. */
@@ -35,7 +36,9 @@ function buildProgram(): Command {
     )
     .action(async () => {
       const config = getConfig();
-      await runLocal(config, createLogger(config), out);
+      const log = createLogger(config);
+      installRuntime(config.FIREBREAK_LOG_LEVEL, log);
+      await runLocal(config, log, out);
     });
 
   program
@@ -44,6 +47,7 @@ function buildProgram(): Command {
     .action(async () => {
       const config = getConfig();
       const log = createLogger(config);
+      installRuntime(config.FIREBREAK_LOG_LEVEL, log);
       const unavailable = config.FIREBREAK_ROLES.filter((r) => r !== 'worker');
       if (unavailable.length > 0) {
         throw new UserError(

@@ -5,11 +5,14 @@
  * process that started it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Environment marker set on every server a sandbox starts; lets a check find leftovers. */
 export const ownerMarkerVariable = 'FIREBREAK_SANDBOX_OWNER';
+
+/** Owner marker prefix of every server a test run starts (checked by scripts/check-leftovers.ts). */
+export const testRunOwnerPrefix = 'vitest-';
 
 export class ServerStartError extends Error {
   override readonly name = 'ServerStartError';
@@ -66,6 +69,34 @@ export function killServersOnSignals(): void {
       process.kill(process.pid, signal);
     });
   }
+}
+
+/**
+ * Processes still running whose owner marker starts with `ownerPrefix` (Linux:
+ * read from /proc). Finds servers that a sandbox failed to stop.
+ */
+export function findOwnedProcesses(ownerPrefix: string): { pid: number; owner: string; command: string }[] {
+  const found: { pid: number; owner: string; command: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let environ: string;
+    let cmdline: string;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // exited meanwhile, or not ours to read
+    }
+    const marker = environ.split('\0').find((v) => v.startsWith(`${ownerMarkerVariable}=${ownerPrefix}`));
+    if (marker !== undefined) {
+      found.push({
+        pid: Number(entry),
+        owner: marker.slice(ownerMarkerVariable.length + 1),
+        command: cmdline.split('\0').join(' ').trim(),
+      });
+    }
+  }
+  return found;
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

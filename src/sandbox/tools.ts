@@ -93,19 +93,43 @@ export function toolPaths(root = toolsRoot()): ToolPaths {
 
 const completeMarker = '.complete';
 
+function isComplete(dir: string): boolean {
+  return existsSync(join(dir, completeMarker));
+}
+
 function which(command: string): string | undefined {
   const r = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
   const path = r.stdout.trim();
   return r.status === 0 && path !== '' ? path : undefined;
 }
 
-function requireCommand(command: string, purpose: string, howToInstall: string): string {
-  const path = which(command);
-  if (path === undefined) {
-    throw new ToolInstallError(
-      `'${command}' was not found on PATH; it is needed to ${purpose}. ${howToInstall} Then run \`npm run tools\` again.`,
-    );
-  }
+interface Prerequisite {
+  command: string;
+  purpose: string;
+  howToInstall: string;
+}
+
+const python3: Prerequisite = {
+  command: 'python3',
+  purpose: 'install the Temporal CLI, the Temporal test server and moto',
+  howToInstall: 'Install Python 3.9 or newer with venv support (Debian/Ubuntu: `apt-get install python3 python3-venv`).',
+};
+
+const go: Prerequisite = {
+  command: 'go',
+  purpose: `build kube-apiserver, etcd and kubectl (Kubernetes ${kubernetesVersion}) from the Go module proxy`,
+  howToInstall:
+    'Install Go 1.24 or newer (https://go.dev/doc/install, or Debian: `apt-get install golang`), or point FIREBREAK_TOOLS_DIR at a cache that already holds these binaries.',
+};
+
+function missingPrerequisite(p: Prerequisite): string | undefined {
+  if (which(p.command) !== undefined) return undefined;
+  return `'${p.command}' was not found on PATH; it is needed to ${p.purpose}. ${p.howToInstall}`;
+}
+
+function commandPath(p: Prerequisite): string {
+  const path = which(p.command);
+  if (path === undefined) throw new ToolInstallError(missingPrerequisite(p));
   return path;
 }
 
@@ -197,12 +221,12 @@ function isAlive(pid: number): boolean {
 
 /** Installs `dir` with `build(dir)` unless it is complete already. */
 async function installOnce(dir: string, what: string, progress: Progress, build: (dir: string) => Promise<void>) {
-  if (existsSync(join(dir, completeMarker))) {
+  if (isComplete(dir)) {
     progress(`✓ ${what}: cached in ${dir}`);
     return;
   }
   await withLock(dir, progress, async () => {
-    if (existsSync(join(dir, completeMarker))) return;
+    if (isComplete(dir)) return;
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     progress(`→ ${what}: installing into ${dir}`);
@@ -216,11 +240,7 @@ async function installOnce(dir: string, what: string, progress: Progress, build:
 async function installPython(root: string, progress: Progress): Promise<void> {
   const dir = join(root, pythonKey());
   await installOnce(dir, 'Python tools (temporal CLI, temporal test server, moto)', progress, async (dir) => {
-    const python = requireCommand(
-      'python3',
-      'install the Temporal CLI, the Temporal test server and moto',
-      'Install Python 3.9 or newer with venv support (Debian/Ubuntu: `apt-get install python3 python3-venv`).',
-    );
+    const python = commandPath(python3);
     const log = join(dir, 'install.log');
     const venv = join(dir, 'venv');
     await run(python, ['-m', 'venv', venv], { log, what: 'creating the Python venv', progress });
@@ -236,11 +256,7 @@ async function installPython(root: string, progress: Progress): Promise<void> {
 async function installKubernetes(root: string, progress: Progress): Promise<void> {
   const dir = join(root, k8sKey());
   await installOnce(dir, `Kubernetes ${kubernetesVersion} (kube-apiserver, etcd, kubectl)`, progress, async (dir) => {
-    const go = requireCommand(
-      'go',
-      `build kube-apiserver, etcd and kubectl (Kubernetes ${kubernetesVersion}) from the Go module proxy`,
-      'Install Go 1.24 or newer (https://go.dev/doc/install, or Debian: `apt-get install golang`), or point FIREBREAK_TOOLS_DIR at a cache that already holds these binaries.',
-    );
+    const goPath = commandPath(go);
     const log = join(dir, 'build.log');
     const bin = join(dir, 'bin');
     progress(
@@ -253,13 +269,13 @@ async function installKubernetes(root: string, progress: Progress): Promise<void
       '-X k8s.io/component-base/version.gitTreeState=clean',
     ].join(' ');
     const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' };
-    await run(go, ['mod', 'download'], { cwd: k8sModuleDir, env, log, what: 'downloading Go modules', progress });
+    await run(goPath, ['mod', 'download'], { cwd: k8sModuleDir, env, log, what: 'downloading Go modules', progress });
     for (const [name, pkg] of [
       ['etcd', './cmd/etcd'],
       ['kube-apiserver', 'k8s.io/kubernetes/cmd/kube-apiserver'],
       ['kubectl', 'k8s.io/kubernetes/cmd/kubectl'],
     ] as const) {
-      await run(go, ['build', '-trimpath', '-ldflags', versionFlags, '-o', join(bin, name), pkg], {
+      await run(goPath, ['build', '-trimpath', '-ldflags', versionFlags, '-o', join(bin, name), pkg], {
         cwd: k8sModuleDir,
         env,
         log,
@@ -273,6 +289,17 @@ async function installKubernetes(root: string, progress: Progress): Promise<void
 /** Installs every tool that is missing and returns their paths. */
 export async function ensureTools(progress: Progress = (l) => console.error(l)): Promise<ToolPaths> {
   const paths = toolPaths();
+  // Name every missing prerequisite before installing anything.
+  const needed = [
+    ...(isComplete(join(paths.root, pythonKey())) ? [] : [python3]),
+    ...(isComplete(join(paths.root, k8sKey())) ? [] : [go]),
+  ];
+  const problems = needed.map(missingPrerequisite).filter((p): p is string => p !== undefined);
+  if (problems.length > 0) {
+    throw new ToolInstallError(
+      `Cannot install the tools into ${paths.root}:\n${problems.map((p) => `  - ${p}`).join('\n')}\nThen run \`npm run tools\` again.`,
+    );
+  }
   await mkdir(paths.root, { recursive: true });
   await installPython(paths.root, progress);
   await installKubernetes(paths.root, progress);

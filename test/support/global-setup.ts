@@ -6,19 +6,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
-import { killServersOnSignals } from '../../src/sandbox/processes.ts';
+import { killServersOnSignals, testRunOwnerPrefix } from '../../src/sandbox/processes.ts';
 import { startSandbox } from '../../src/sandbox/servers.ts';
 import { ensureTools } from '../../src/sandbox/tools.ts';
 import type { SandboxInfo } from './sandbox-info.ts';
 
-/** Prefix of the owner marker of servers started by a test run (see scripts/check-leftovers.ts). */
-export const testOwnerPrefix = 'vitest-';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   killServersOnSignals();
   const started = Date.now();
   const tools = await ensureTools((line) => console.error(`[tools] ${line}`));
-  const ownerId = `${testOwnerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`;
+  const ownerId = `${testRunOwnerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`;
   const sandbox = await startSandbox({ tools, ownerId, temporal: {}, moto: true, kubernetes: true });
   const k8s = sandbox.kubernetes!;
   const info: SandboxInfo = {
