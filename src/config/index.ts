@@ -31,9 +31,10 @@ export function parseConfig(env: Env): Config {
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '(environment)');
     const raw = input[variable];
+    const inner = issue.path.slice(1).map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
     return {
       variable,
-      message: issue.message,
+      message: inner === '' ? issue.message : `at ${inner.replace(/^\./, '')}: ${issue.message}`,
       ...(raw === undefined ? {} : { value: secretVariables.has(variable) ? '<redacted>' : JSON.stringify(raw) }),
     };
   });

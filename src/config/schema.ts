@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { principal } from '../runbooks/schema.ts';
 
 /**
  * Every environment variable Firebreak reads, in one schema. Nothing else in the
@@ -82,6 +83,30 @@ export const configSchema = z
         }
         return [...new Set(parts)] as ('kubernetes' | 'aws')[];
       })
+      .optional(),
+    /**
+     * Named approver groups that policies refer to as `group:<name>`, as JSON:
+     * {"security-oncall": ["U024BE7LH", "cli:alice"]}.
+     */
+    FIREBREAK_APPROVER_GROUPS: z
+      .string()
+      .transform((s, ctx) => {
+        try {
+          return JSON.parse(s) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"security-oncall": ["U024BE7LH", "cli:alice"]}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a group name in lower case'), z.array(principal).min(1)))
+      .default({}),
+    /**
+     * Who the CLI acts as, recorded as `cli:<name>`. Approvals from the CLI are
+     * made as this identity, never as a name typed on the command line.
+     */
+    FIREBREAK_OPERATOR: z
+      .string()
+      .regex(/^[A-Za-z0-9._@-]+$/, 'expected an operator name such as "alice" or "alice@example.com"')
       .optional(),
     SLACK_MODE: z.enum(['http', 'socket']).optional(),
     SLACK_BOT_TOKEN: z
