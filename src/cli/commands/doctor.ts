@@ -1,0 +1,42 @@
+import { Option, type Command } from 'commander';
+import type { PreflightReport } from '../../../workflows/preflight.ts';
+import { getConfig } from '../../config/index.ts';
+import { connectClient } from '../../temporal.ts';
+import { exit, out, positiveInt, SilentFailure, UserError } from '../io.ts';
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('Check, through a running worker, that Firebreak can reach Temporal, Kubernetes and AWS.')
+    .addOption(new Option('--json', 'print the report as JSON'))
+    .addOption(new Option('--timeout <seconds>', 'how long to wait for a worker').default(30).argParser(positiveInt))
+    .action(async (opts: { json?: boolean; timeout: number }) => {
+      const config = getConfig();
+      const client = await connectClient(config);
+      try {
+        const handle = await client.workflow.start('preflight', {
+          taskQueue: config.FIREBREAK_TASK_QUEUE,
+          workflowId: `preflight-${new Date().toISOString()}`,
+          workflowExecutionTimeout: `${opts.timeout} seconds`,
+        });
+        let report: PreflightReport;
+        try {
+          report = (await handle.result()) as PreflightReport;
+        } catch {
+          throw new UserError(
+            `No worker answered on task queue ${config.FIREBREAK_TASK_QUEUE} within ${opts.timeout}s: start one with \`npm start\` or \`firebreak serve\`.`,
+          );
+        }
+        if (opts.json) out(JSON.stringify(report, null, 2));
+        else {
+          for (const c of report.checks) {
+            out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.system.padEnd(10)} ${c.target}${c.identity ? ` as ${c.identity}` : ''}`);
+            if (c.problem) out(`     ${c.problem}`);
+          }
+        }
+        if (!report.ok) throw new SilentFailure(exit.user);
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,26 @@
+/** Exit codes: 0 success, 1 the user must change something, 2 the system failed. */
+export const exit = { ok: 0, user: 1, system: 2 } as const;
+
+/** An error whose message is complete advice for the user; printed as one line, exit 1. */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+}
+
+/** Ends a command with an exit code after it printed its own report. */
+export class SilentFailure extends Error {
+  override readonly name = 'SilentFailure';
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+export function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Commander argument parser for a positive whole number. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`expected a positive whole number, got "${value}"`);
+  return n;
+}
