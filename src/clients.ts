@@ -1,7 +1,9 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { ActivityDeps } from '../activities/index.ts';
+import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
+import { logNotifier } from './notifier.ts';
 
 export interface StaticAwsCredentials {
   accessKeyId: string;
@@ -35,11 +37,12 @@ export function awsClientConfig(config: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOIN
 }
 
 /** The real clients the activities use, built from configuration. */
-export function createClients(config: Config, overrides: ClientOverrides = {}): ActivityDeps {
+export function createClients(config: Config, log: Logger, overrides: ClientOverrides = {}): ActivityDeps {
   const kubeconfigPath = overrides.kubeconfigPath ?? config.KUBECONFIG;
   const aws = awsClientConfig(config, overrides);
   return {
     kube: kubeconfigPath === undefined ? undefined : kubeClients(kubeconfigPath),
     sts: new STSClient(aws),
+    notifier: logNotifier(log),
   };
 }

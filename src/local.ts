@@ -69,7 +69,7 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
     const demoAws = sandbox.moto ? await seedAws(new IAMClient(awsClientConfig(config, overrides))) : undefined;
 
     const effective = { ...config, TEMPORAL_ADDRESS: sandbox.temporal?.address ?? config.TEMPORAL_ADDRESS };
-    const { worker, connection } = await createWorker({ config: effective, deps: createClients(config, overrides) });
+    const { worker, connection } = await createWorker({ config: effective, deps: createClients(config, log, overrides) });
 
     const envForCli = [
       `TEMPORAL_ADDRESS=${effective.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`,

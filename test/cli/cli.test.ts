@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { kubeClients } from '../../src/clients.ts';
 import { freePort } from '../../src/sandbox/processes.ts';
 import { createWorker } from '../../src/worker/index.ts';
+import { recordingNotifier } from '../support/notices.ts';
 import { awsClient, sandbox, uniqueName } from '../support/servers.ts';
 
 const execFileP = promisify(execFile);
@@ -72,7 +73,7 @@ describe('the firebreak command', () => {
     const config = { TEMPORAL_ADDRESS: info.temporalAddress, TEMPORAL_NAMESPACE: 'default', FIREBREAK_TASK_QUEUE: taskQueue };
     const { worker, connection } = await createWorker({
       config,
-      deps: { kube: kubeClients(info.kubeconfigPath), sts: awsClient(STSClient) },
+      deps: { kube: kubeClients(info.kubeconfigPath), sts: awsClient(STSClient), notifier: recordingNotifier() },
     });
     try {
       const r = await worker.runUntil(firebreak(['doctor', '--json'], config));

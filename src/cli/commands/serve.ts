@@ -22,7 +22,7 @@ export function registerServe(program: Command): void {
       ]);
       const log = createLogger(config);
       installRuntime(config.FIREBREAK_LOG_LEVEL, log);
-      const { worker, connection } = await createWorker({ config, deps: createClients(config) });
+      const { worker, connection } = await createWorker({ config, deps: createClients(config, log) });
       log.info({ taskQueue: config.FIREBREAK_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
       try {
         await worker.run();

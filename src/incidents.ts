@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { alertSignal } from '../workflows/engine/messages.ts';
+import type { IncidentInput } from '../workflows/engine/types.ts';
+
+/**
+ * The incident id (= workflow id) for a runbook and a correlation key, e.g.
+ * `container-escape/prod-eu:shop:storefront-x7k2p-1a2b3c4d`: readable, and the
+ * same for every alert with the same key, so repeats join the open incident.
+ */
+export function incidentIdFor(runbookId: string, correlationKey: string): string {
+  const slug = correlationKey
+    .toLowerCase()
+    .replace(/[^a-z0-9:._-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80);
+  const hash = createHash('sha256').update(`${runbookId}\0${correlationKey}`).digest('hex').slice(0, 8);
+  return `${runbookId}/${slug}-${hash}`;
+}
+
+export interface OpenIncident {
+  workflowType: string;
+  taskQueue: string;
+  correlationKey: string;
+  input: Omit<IncidentInput, 'incidentId'>;
+}
+
+/**
+ * Starts the incident for the correlation key, or, when one is open, signals
+ * it that the alert fired again (signal-with-start: atomic, never a second
+ * incident, never a lost alert).
+ */
+export async function openIncident(client: Client, o: OpenIncident): Promise<{ incidentId: string; runId: string }> {
+  const incidentId = incidentIdFor(o.input.policy.id, o.correlationKey);
+  const handle = await client.workflow.signalWithStart(o.workflowType, {
+    workflowId: incidentId,
+    taskQueue: o.taskQueue,
+    args: [{ ...o.input, incidentId }],
+    signal: alertSignal,
+    signalArgs: [o.input.trigger],
+  });
+  return { incidentId, runId: handle.signaledRunId };
+}

@@ -1,0 +1,182 @@
+import { ApplicationFailure, condition } from '@temporalio/workflow';
+import type { ApprovalGate, Gate } from '../../src/runbooks/schema.ts';
+import { workflowNow, workflowNowIso } from './clock.ts';
+import { rejection, type DecideInput } from './messages.ts';
+import type { Timeline } from './timeline.ts';
+import type { StepState } from './types.ts';
+
+export interface Notification {
+  kind: 'approval-requested' | 'escalation';
+  step: string;
+  to: string[];
+  deadline: string;
+}
+
+function reject(type: string, message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/**
+ * Approval gates of one incident: which steps wait for whom, the votes cast,
+ * and what a timeout does. `validate` runs as the `decide` update's validator,
+ * so a rejected vote never reaches history.
+ */
+export class Gates {
+  private readonly states = new Map<string, StepState>();
+
+  constructor(
+    private readonly opts: {
+      gates: ReadonlyMap<string, Gate>;
+      groups: Readonly<Record<string, string[]>>;
+      requester: string;
+      autoContain: ReadonlySet<string>;
+      timeline: Timeline;
+      notify: (n: Notification) => Promise<void>;
+    },
+  ) {
+    for (const [id, gate] of opts.gates) {
+      this.states.set(id, { id, status: 'not-started', gate, approvals: [], escalated: false });
+    }
+  }
+
+  state(step: string): StepState {
+    const s = this.states.get(step);
+    if (s === undefined) throw new Error(`step "${step}" has no gate policy`);
+    return s;
+  }
+
+  /** Returns a settled gate to its initial state, so it can be asked again (rollback). */
+  reset(step: string): void {
+    const s = this.state(step);
+    const gate = this.opts.gates.get(step)!;
+    this.states.set(step, { id: s.id, status: 'not-started', gate, approvals: [], escalated: false });
+  }
+
+  all(): StepState[] {
+    return [...this.states.values()];
+  }
+
+  /** Everyone who may approve under a gate, groups expanded. */
+  approversOf(gate: ApprovalGate): string[] {
+    return [
+      ...new Set(
+        gate.approvers.flatMap((a) => (a.startsWith('group:') ? (this.opts.groups[a.slice('group:'.length)] ?? []) : [a])),
+      ),
+    ];
+  }
+
+  /** Throws a typed failure when the vote must be refused. Writes nothing. */
+  validate(d: DecideInput): void {
+    const s = this.states.get(d.step);
+    if (s === undefined) {
+      reject(rejection.unknownStep, `This incident has no step "${d.step}"; gated steps: ${[...this.states.keys()].join(', ')}.`);
+    }
+    if (s.status !== 'awaiting-approval' || typeof s.gate === 'string') {
+      reject(rejection.notAwaitingDecision, `Step "${d.step}" is not awaiting a decision (it is ${s.status}).`);
+    }
+    if (!this.approversOf(s.gate).includes(d.actor)) {
+      reject(rejection.notAnApprover, `${d.actor} is not an approver of step "${d.step}".`);
+    }
+    if (s.gate.twoPerson && d.actor === this.opts.requester && d.decision === 'approve') {
+      reject(
+        rejection.requesterCannotApprove,
+        `${d.actor} requested this incident and step "${d.step}" needs two-person approval: another approver must approve it.`,
+      );
+    }
+    if (s.approvals.some((v) => v.actor === d.actor)) {
+      reject(rejection.alreadyVoted, `${d.actor} has already voted on step "${d.step}"; each approver votes once.`);
+    }
+    if (d.decision === 'deny' && (d.reason === undefined || d.reason.trim() === '')) {
+      reject(rejection.reasonRequired, `A denial of step "${d.step}" needs a reason.`);
+    }
+  }
+
+  /** Applies a validated vote. A deny settles the step; `required` approvals pass it. */
+  apply(d: DecideInput): StepState {
+    const s = this.state(d.step);
+    const gate = s.gate as ApprovalGate;
+    const vote = { actor: d.actor, decision: d.decision, at: workflowNowIso(), ...(d.reason ? { reason: d.reason } : {}) };
+    if (d.decision === 'deny') {
+      s.denial = vote;
+      s.status = 'denied';
+      s.settledBy = 'votes';
+      delete s.deadline;
+      this.opts.timeline.append('approval.denied', { ...(d.reason ? { reason: d.reason } : {}) }, { step: d.step, actor: d.actor });
+    } else {
+      s.approvals.push(vote);
+      this.opts.timeline.append(
+        'approval.granted',
+        { ...(d.reason ? { reason: d.reason } : {}), approvals: s.approvals.length, required: gate.required },
+        { step: d.step, actor: d.actor },
+      );
+      if (s.approvals.length >= gate.required) {
+        s.status = 'approved';
+        s.settledBy = 'votes';
+        delete s.deadline;
+      }
+    }
+    return { ...s };
+  }
+
+  /**
+   * Opens the step's gate and waits for it to settle. Resolves true when the
+   * step may go ahead. On timeout the policy decides: deny, proceed, or
+   * escalate once (notify `escalateTo`, wait one more timeout, then deny).
+   */
+  async pass(step: string): Promise<boolean> {
+    const s = this.state(step);
+    const gate = s.gate;
+    if (gate === 'none') {
+      s.status = 'approved';
+      s.settledBy = 'no-gate';
+      return true;
+    }
+    if (typeof gate === 'string') throw new Error('unreachable');
+    if (this.opts.autoContain.has(step)) {
+      s.gate = 'auto';
+      s.status = 'approved';
+      s.settledBy = 'auto-contain';
+      this.opts.timeline.append('approval.skipped', { why: 'an auto-containment rule of the policy matched the trigger' }, { step });
+      return true;
+    }
+    const settled = () => s.status === 'approved' || s.status === 'denied';
+    const wait = async (): Promise<boolean> => {
+      const deadline = new Date(workflowNow() + gate.timeout.ms).toISOString();
+      s.deadline = deadline;
+      return condition(settled, gate.timeout.ms);
+    };
+
+    s.status = 'awaiting-approval';
+    const approvers = this.approversOf(gate);
+    const firstDeadline = new Date(workflowNow() + gate.timeout.ms).toISOString();
+    this.opts.timeline.append(
+      'approval.requested',
+      { approvers, required: gate.required, twoPerson: gate.twoPerson, deadline: firstDeadline },
+      { step },
+    );
+    await this.opts.notify({ kind: 'approval-requested', step, to: approvers, deadline: firstDeadline });
+
+    if (!(await wait())) {
+      this.opts.timeline.append('approval.timed-out', { onTimeout: gate.onTimeout }, { step });
+      if (gate.onTimeout === 'proceed') {
+        s.status = 'approved';
+        s.settledBy = 'timeout-proceed';
+      } else if (gate.onTimeout === 'deny') {
+        s.status = 'denied';
+        s.settledBy = 'timeout-deny';
+      } else {
+        s.escalated = true;
+        const deadline = new Date(workflowNow() + gate.timeout.ms).toISOString();
+        this.opts.timeline.append('approval.escalated', { to: gate.escalateTo, deadline }, { step });
+        await this.opts.notify({ kind: 'escalation', step, to: gate.escalateTo, deadline });
+        if (!(await wait())) {
+          this.opts.timeline.append('approval.timed-out', { onTimeout: 'deny' }, { step });
+          s.status = 'denied';
+          s.settledBy = 'timeout-deny';
+        }
+      }
+    }
+    delete s.deadline;
+    return s.status === 'approved';
+  }
+}

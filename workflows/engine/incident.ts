@@ -1,0 +1,304 @@
+import { allHandlersFinished, ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import type { Gate } from '../../src/runbooks/schema.ts';
+import { Gates, type Notification } from './gates.ts';
+import {
+  alertResolvedSignal,
+  alertSignal,
+  closeUpdate,
+  decideUpdate,
+  rejection,
+  rollbackUpdate,
+  statusQuery,
+  timelineQuery,
+  type CloseInput,
+  type DecideInput,
+  type IncidentStatus,
+  type RollbackInput,
+} from './messages.ts';
+import { describeFailure, Saga } from './saga.ts';
+import { Timeline } from './timeline.ts';
+import type { EvidenceRefSummary, IncidentInput, StepState } from './types.ts';
+
+/** What a containment activity reports: it changed something, or found it done already. */
+export interface ActionResult {
+  outcome: 'changed' | 'already-done';
+  /** What was changed or found, for the timeline: names and states, never secrets. */
+  detail: string;
+}
+
+export interface ActionSpec {
+  action: string;
+  target?: string;
+  run: () => Promise<ActionResult>;
+  /** The undo, registered when the action changed something. */
+  compensate?: { action: string; run: () => Promise<string> };
+}
+
+/** The pseudo-step whose gate guards rollback. */
+export const rollbackStep = 'rollback';
+
+/**
+ * The machinery every runbook workflow composes: approval gates, the
+ * timeline, the saga of compensations, repeated alerts, status, rollback and
+ * close. A runbook workflow creates one, calls `install()` first, then runs its
+ * steps with `evidence`, `gated` and `act`, and finally `holdOpen()`.
+ */
+export class Incident {
+  readonly timeline: Timeline;
+  readonly gates: Gates;
+  readonly saga = new Saga();
+  private phase: IncidentStatus['phase'] = 'open';
+  private currentStep: string | undefined;
+  private alerts = 1;
+  private evidenceCount = 0;
+  private actions = 0;
+  private failures = 0;
+  private closed = false;
+  private startSignalSeen = false;
+  private rollbackRequest: { actor: string; reason?: string } | undefined;
+
+  constructor(
+    readonly input: IncidentInput,
+    opts: { workflowSteps: readonly string[]; notify: (n: Notification & { incidentId: string }) => Promise<void> },
+  ) {
+    const policySteps = new Map<string, Gate>(input.policy.steps.map((s) => [s.id, s.gate]));
+    const missing = opts.workflowSteps.filter((s) => !policySteps.has(s));
+    const unknown = [...policySteps.keys()].filter((s) => !opts.workflowSteps.includes(s));
+    if (missing.length > 0 || unknown.length > 0) {
+      throw ApplicationFailure.create({
+        type: 'PolicyMismatch',
+        nonRetryable: true,
+        message: `Policy ${input.policy.id} v${input.policy.version} does not fit this workflow: ${[
+          missing.length > 0 ? `no policy for steps ${missing.join(', ')}` : '',
+          unknown.length > 0 ? `unknown steps ${unknown.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ')}. Fix the policy file and validate it with \`firebreak runbooks validate\`.`,
+      });
+    }
+    policySteps.set(rollbackStep, input.policy.rollback.gate);
+    this.timeline = new Timeline(input.incidentId);
+    this.gates = new Gates({
+      gates: policySteps,
+      groups: input.groups,
+      requester: input.requester,
+      autoContain: new Set(input.autoContainSteps ?? []),
+      timeline: this.timeline,
+      notify: (n) => opts.notify({ ...n, incidentId: input.incidentId }),
+    });
+  }
+
+  /** Registers the incident's updates, signals and queries, and records its opening. */
+  install(): void {
+    const { input, timeline } = this;
+    timeline.append('incident.opened', {
+      runbook: input.policy.id,
+      version: input.policy.version,
+      mode: input.mode,
+      requester: input.requester,
+      targets: input.targets.map((t) => `${t.kind}:${t.id}`),
+    });
+    timeline.append('alert.received', pickAlert(input.trigger));
+
+    setHandler(decideUpdate, (d) => this.gates.apply(d), { validator: (d: DecideInput) => this.gates.validate(d) });
+    setHandler(rollbackUpdate, (r) => this.requestRollback(r), { validator: (r: RollbackInput) => this.validateRollback(r.actor) });
+    setHandler(closeUpdate, (c) => this.close(c.actor, c.reason), { validator: (c: CloseInput) => this.validateClose(c.actor) });
+    setHandler(alertSignal, (alert) => {
+      // Signal-with-start delivers the starting alert as a signal too: it is counted already.
+      if (sameAlert(alert, input.trigger) && !this.startSignalSeen) {
+        this.startSignalSeen = true;
+        return;
+      }
+      this.alerts += 1;
+      timeline.append('alert.repeated', { source: alert.source, summary: alert.summary, count: this.alerts, ...(alert.alertId ? { alertId: alert.alertId } : {}) });
+    });
+    setHandler(alertResolvedSignal, (alert) => {
+      timeline.append('alert.resolved', { source: alert.source, summary: alert.summary, ...(alert.alertId ? { alertId: alert.alertId } : {}) });
+    });
+    setHandler(timelineQuery, () => [...timeline.all()]);
+    setHandler(statusQuery, () => this.status());
+  }
+
+  status(): IncidentStatus {
+    const { input } = this;
+    const steps = this.gates.all();
+    return {
+      incidentId: input.incidentId,
+      runbook: { id: input.policy.id, version: input.policy.version, title: input.policy.title },
+      mode: input.mode,
+      requester: input.requester,
+      targets: input.targets,
+      trigger: input.trigger,
+      phase: this.phase,
+      ...(this.currentStep === undefined ? {} : { currentStep: this.currentStep }),
+      pendingApprovals: steps
+        .filter((s) => s.status === 'awaiting-approval' && typeof s.gate !== 'string')
+        .map((s) => {
+          const gate = s.gate as Exclude<StepState['gate'], string>;
+          return {
+            step: s.id,
+            approvers: this.gates.approversOf(gate),
+            required: gate.required,
+            approvals: s.approvals.length,
+            twoPerson: gate.twoPerson,
+            escalated: s.escalated,
+            ...(s.deadline === undefined ? {} : { deadline: s.deadline }),
+          };
+        }),
+      steps: steps.map((s) => ({ ...s })),
+      counts: {
+        alerts: this.alerts,
+        evidence: this.evidenceCount,
+        actions: this.actions,
+        failures: this.failures,
+        events: this.timeline.all().length,
+      },
+    };
+  }
+
+  /** Seals one piece of evidence (through an activity) and records it. */
+  async evidence(seal: () => Promise<EvidenceRefSummary>, step?: string): Promise<EvidenceRefSummary> {
+    const ref = await seal();
+    this.evidenceCount += 1;
+    this.timeline.append(
+      'evidence.sealed',
+      { name: ref.name, sha256: ref.sha256, bytes: ref.bytes, uri: ref.uri },
+      step === undefined ? {} : { step },
+    );
+    return ref;
+  }
+
+  /**
+   * Runs a step behind its gate. Resolves true when the body ran, false when
+   * the gate denied it (recorded as skipped).
+   */
+  async gated(step: string, body: () => Promise<void>): Promise<boolean> {
+    this.currentStep = step;
+    const state = this.gates.state(step);
+    try {
+      if (!(await this.gates.pass(step))) {
+        this.timeline.append('action.skipped', { action: step, why: `the gate was ${state.settledBy === 'votes' ? 'denied' : 'not passed before its deadline'}` }, { step });
+        return false;
+      }
+      state.status = 'running';
+      await body();
+      if (state.status === 'running') state.status = 'succeeded';
+      return true;
+    } finally {
+      this.currentStep = undefined;
+    }
+  }
+
+  /**
+   * Runs one containment action: refuses to change anything before evidence
+   * is sealed, records start and outcome, and registers the compensation when
+   * something changed. Resolves with the result, or undefined when it failed
+   * (recorded; the step is marked failed and the runbook decides what next).
+   */
+  async act(step: string, spec: ActionSpec): Promise<ActionResult | undefined> {
+    const target = spec.target === undefined ? {} : { target: spec.target };
+    if (this.evidenceCount === 0) {
+      throw ApplicationFailure.create({
+        type: 'EvidenceNotSealed',
+        nonRetryable: true,
+        message: `Refusing "${spec.action}" in step "${step}": no evidence is sealed yet. A runbook captures evidence before containment changes anything.`,
+      });
+    }
+    this.actions += 1;
+    this.timeline.append('action.started', { action: spec.action, mode: this.input.mode, ...target }, { step });
+    try {
+      const result = await spec.run();
+      if (result.outcome === 'already-done') {
+        this.timeline.append('action.already-done', { action: spec.action, detail: result.detail, ...target }, { step });
+      } else {
+        this.timeline.append('action.succeeded', { action: spec.action, changed: result.detail, ...target }, { step });
+        if (spec.compensate !== undefined) {
+          this.saga.register({ step, action: spec.compensate.action, ...target, run: spec.compensate.run });
+        }
+      }
+      return result;
+    } catch (e) {
+      this.failures += 1;
+      this.gates.state(step).status = 'failed';
+      this.timeline.append('action.failed', { action: spec.action, ...target, ...describeFailure(e) }, { step });
+      return undefined;
+    }
+  }
+
+  /**
+   * Keeps the incident open after its steps: serves rollback requests (gated
+   * by the policy) until someone closes it.
+   */
+  async holdOpen(): Promise<void> {
+    for (;;) {
+      await condition(() => this.closed || this.rollbackRequest !== undefined);
+      if (this.closed) break;
+      const request = this.rollbackRequest!;
+      this.phase = 'rolling-back';
+      if (await this.gates.pass(rollbackStep)) {
+        await this.saga.compensate(this.timeline, request.actor);
+        this.phase = 'rolled-back';
+      } else {
+        this.phase = 'open';
+      }
+      this.gates.reset(rollbackStep);
+      this.rollbackRequest = undefined;
+    }
+    await condition(allHandlersFinished);
+  }
+
+  private isParticipant(actor: string): boolean {
+    if (actor === this.input.requester) return true;
+    return this.gates.all().some((s) => typeof s.gate !== 'string' && this.gates.approversOf(s.gate).includes(actor));
+  }
+
+  private validateRollback(actor: string): void {
+    if (this.closed) throw ApplicationFailure.create({ type: rejection.incidentClosed, nonRetryable: true, message: 'The incident is closed; it can no longer be rolled back.' });
+    if (this.rollbackRequest !== undefined) {
+      throw ApplicationFailure.create({ type: rejection.rollbackInProgress, nonRetryable: true, message: 'A rollback is already requested or running for this incident.' });
+    }
+    if (!this.isParticipant(actor)) {
+      throw ApplicationFailure.create({ type: rejection.notAnApprover, nonRetryable: true, message: `${actor} is neither the requester nor an approver of this incident.` });
+    }
+  }
+
+  private async requestRollback(r: { actor: string; reason?: string }): Promise<StepState> {
+    this.rollbackRequest = r;
+    this.timeline.append('rollback.requested', r.reason === undefined ? {} : { reason: r.reason }, { actor: r.actor, step: rollbackStep });
+    const state = this.gates.state(rollbackStep);
+    // Answer once the gate has opened (or was passed without one).
+    await condition(() => state.status !== 'not-started');
+    return { ...state };
+  }
+
+  private validateClose(actor: string): void {
+    if (this.closed) throw ApplicationFailure.create({ type: rejection.incidentClosed, nonRetryable: true, message: 'The incident is already closed.' });
+    if (this.phase === 'rolling-back') {
+      throw ApplicationFailure.create({ type: rejection.rollbackInProgress, nonRetryable: true, message: 'A rollback is running; close the incident after it finishes.' });
+    }
+    if (!this.isParticipant(actor)) {
+      throw ApplicationFailure.create({ type: rejection.notAnApprover, nonRetryable: true, message: `${actor} is neither the requester nor an approver of this incident.` });
+    }
+  }
+
+  private close(actor: string, reason: string | undefined): IncidentStatus {
+    this.closed = true;
+    this.phase = 'closed';
+    this.timeline.append('incident.closed', reason === undefined ? {} : { reason }, { actor });
+    return this.status();
+  }
+}
+
+function sameAlert(a: IncidentInput['trigger'], b: IncidentInput['trigger']): boolean {
+  return a.source === b.source && a.alertId === b.alertId && a.receivedAt === b.receivedAt && a.summary === b.summary;
+}
+
+function pickAlert(t: IncidentInput['trigger']) {
+  return {
+    source: t.source,
+    severity: t.severity,
+    summary: t.summary,
+    ...(t.alertId === undefined ? {} : { alertId: t.alertId }),
+    ...(t.rule === undefined ? {} : { rule: t.rule }),
+  };
+}

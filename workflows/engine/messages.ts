@@ -1,0 +1,70 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { TimelineEvent } from './timeline.ts';
+import type { Mode, StepState, Target, TriggerInfo } from './types.ts';
+
+/** A vote on a gated step. `actor` is a principal: `slack:U…` or `cli:<operator>`. */
+export interface DecideInput {
+  step: string;
+  decision: 'approve' | 'deny';
+  actor: string;
+  reason?: string;
+}
+
+export interface RollbackInput {
+  actor: string;
+  reason?: string;
+}
+
+export interface CloseInput {
+  actor: string;
+  reason?: string;
+}
+
+export interface IncidentStatus {
+  incidentId: string;
+  runbook: { id: string; version: number; title: string };
+  mode: Mode;
+  requester: string;
+  targets: Target[];
+  trigger: TriggerInfo;
+  phase: 'open' | 'rolling-back' | 'rolled-back' | 'closed';
+  /** The step the runbook is working on, if any. */
+  currentStep?: string;
+  pendingApprovals: {
+    step: string;
+    approvers: string[];
+    required: number;
+    approvals: number;
+    twoPerson: boolean;
+    deadline?: string;
+    escalated: boolean;
+  }[];
+  steps: StepState[];
+  counts: { alerts: number; evidence: number; actions: number; failures: number; events: number };
+}
+
+/** Cast or withdraw nothing: approve or deny a step awaiting a decision. Returns the step's new state. */
+export const decideUpdate = defineUpdate<StepState, [DecideInput]>('decide');
+/** Ask to roll the incident's actions back (gated by the policy's rollback gate). */
+export const rollbackUpdate = defineUpdate<StepState, [RollbackInput]>('rollback');
+/** Close the incident: no further rollback. */
+export const closeUpdate = defineUpdate<IncidentStatus, [CloseInput]>('close');
+/** Another alert for the same correlation key. */
+export const alertSignal = defineSignal<[TriggerInfo]>('alert');
+/** The alert source says the condition is resolved (e.g. Alertmanager "resolved"). */
+export const alertResolvedSignal = defineSignal<[TriggerInfo]>('alertResolved');
+export const timelineQuery = defineQuery<TimelineEvent[]>('timeline');
+export const statusQuery = defineQuery<IncidentStatus>('status');
+
+/** Failure types of rejected updates: callers tell them apart by type, never by message. */
+export const rejection = {
+  unknownStep: 'UnknownStep',
+  notAwaitingDecision: 'StepNotAwaitingDecision',
+  notAnApprover: 'NotAnApprover',
+  requesterCannotApprove: 'RequesterCannotApprove',
+  alreadyVoted: 'AlreadyVoted',
+  reasonRequired: 'ReasonRequired',
+  incidentClosed: 'IncidentClosed',
+  rollbackInProgress: 'RollbackInProgress',
+} as const;
+export type RejectionType = (typeof rejection)[keyof typeof rejection];

@@ -1,0 +1,77 @@
+import { workflowNowIso } from './clock.ts';
+import type { TriggerInfo } from './types.ts';
+
+/** Every kind of event an incident records, with its data. */
+export interface TimelineEventData {
+  'incident.opened': { runbook: string; version: number; mode: string; requester: string; targets: string[] };
+  'alert.received': Pick<TriggerInfo, 'source' | 'alertId' | 'rule' | 'severity' | 'summary'>;
+  'alert.repeated': Pick<TriggerInfo, 'source' | 'alertId' | 'summary'> & { count: number };
+  'alert.resolved': Pick<TriggerInfo, 'source' | 'alertId' | 'summary'>;
+  'evidence.sealed': { name: string; sha256: string; bytes: number; uri: string };
+  'approval.requested': { approvers: string[]; required: number; twoPerson: boolean; deadline: string };
+  'approval.granted': { reason?: string; approvals: number; required: number };
+  'approval.denied': { reason?: string };
+  'approval.timed-out': { onTimeout: 'escalate' | 'deny' | 'proceed' };
+  'approval.escalated': { to: string[]; deadline: string };
+  'approval.skipped': { why: string };
+  'action.started': { action: string; target?: string; mode: string };
+  'action.succeeded': { action: string; target?: string; changed: string };
+  'action.already-done': { action: string; target?: string; detail: string };
+  'action.failed': { action: string; target?: string; error: string; errorType: string };
+  'action.skipped': { action: string; why: string };
+  'rollback.requested': { reason?: string };
+  'rollback.compensated': { action: string; target?: string; detail: string };
+  'rollback.failed': { action: string; target?: string; error: string; errorType: string };
+  'rollback.finished': { compensated: number; failed: number };
+  'incident.closed': { reason?: string };
+}
+
+export type TimelineEventType = keyof TimelineEventData;
+
+export type TimelineEvent = {
+  [T in TimelineEventType]: {
+    /** Deterministic: the same on every replay of the workflow. */
+    id: string;
+    seq: number;
+    type: T;
+    /** Workflow time, ISO 8601 UTC. */
+    at: string;
+    step?: string;
+    actor?: string;
+    data: TimelineEventData[T];
+  };
+}[TimelineEventType];
+
+/** Append-only record of what happened in an incident. */
+export class Timeline {
+  private readonly events: TimelineEvent[] = [];
+
+  constructor(private readonly incidentId: string) {}
+
+  append<T extends TimelineEventType>(
+    type: T,
+    data: TimelineEventData[T],
+    extra: { step?: string; actor?: string } = {},
+  ): TimelineEvent {
+    const seq = this.events.length + 1;
+    const event = {
+      id: `${this.incidentId}#${String(seq).padStart(4, '0')}`,
+      seq,
+      type,
+      at: workflowNowIso(),
+      ...(extra.step === undefined ? {} : { step: extra.step }),
+      ...(extra.actor === undefined ? {} : { actor: extra.actor }),
+      data,
+    } as TimelineEvent;
+    this.events.push(event);
+    return event;
+  }
+
+  all(): readonly TimelineEvent[] {
+    return this.events;
+  }
+
+  count(type: TimelineEventType): number {
+    return this.events.filter((e) => e.type === type).length;
+  }
+}

@@ -1,0 +1,77 @@
+import type { ApprovalGate, RunbookPolicy } from '../../src/runbooks/schema.ts';
+
+export type Mode = 'live' | 'dry-run';
+
+/** What an incident acts on, named as a responder would name it. */
+export interface Target {
+  kind: 'pod' | 'node' | 'namespace' | 'iam-user' | 'access-key' | 'role' | 'image' | 'package' | 'other';
+  /** Stable identifier, e.g. "demo-shop/storefront-7d9c-x7k2p" or an access key id. */
+  id: string;
+  /** Extra identifying details (cluster, account, region, …). */
+  attributes?: Record<string, string>;
+}
+
+/** The alert (or human request) that started or joined an incident. */
+export interface TriggerInfo {
+  source: 'falco' | 'guardduty' | 'alertmanager' | 'generic' | 'slack' | 'cli' | 'drill';
+  /** The source's own id of the alert, when it has one. */
+  alertId?: string;
+  rule?: string;
+  severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
+  summary: string;
+  /** ISO time the alert was received by Firebreak. */
+  receivedAt: string;
+}
+
+/** Everything an incident workflow starts from; the policy travels here so history pins it. */
+export interface IncidentInput {
+  incidentId: string;
+  policy: RunbookPolicy;
+  /** Approver groups resolved at start: name → principals (slack:…, cli:…). */
+  groups: Record<string, string[]>;
+  /** Who asked for the incident: the principal barred from approving two-person steps. */
+  requester: string;
+  mode: Mode;
+  trigger: TriggerInfo;
+  targets: Target[];
+  /** Steps whose gates an auto-containment rule lifted for this trigger (decided by the starter). */
+  autoContainSteps?: string[];
+}
+
+export type StepStatus =
+  | 'not-started'
+  | 'awaiting-approval'
+  | 'approved'
+  | 'denied'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped';
+
+export interface Vote {
+  actor: string;
+  decision: 'approve' | 'deny';
+  reason?: string;
+  at: string;
+}
+
+/** A step's state, as the `status` query and the `decide` update return it. */
+export interface StepState {
+  id: string;
+  status: StepStatus;
+  gate: 'none' | 'auto' | ApprovalGate;
+  approvals: Vote[];
+  denial?: Vote;
+  /** When the current wait for approval ends (ISO), while awaiting approval. */
+  deadline?: string;
+  escalated: boolean;
+  /** How the gate was settled: by votes, by a timeout's policy, or lifted by auto-containment. */
+  settledBy?: 'votes' | 'timeout-deny' | 'timeout-proceed' | 'auto-contain' | 'no-gate';
+}
+
+export interface EvidenceRefSummary {
+  name: string;
+  sha256: string;
+  bytes: number;
+  uri: string;
+}
