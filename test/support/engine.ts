@@ -87,14 +87,19 @@ export function newWorld(): World {
 }
 
 /** Starts a worker for the engine workflow on its own task queue; stopped after the file. */
-export async function startEngineWorker(connection: NativeConnection, world: World, namespace = 'default') {
+export async function startEngineWorker(
+  connection: NativeConnection,
+  world: World,
+  opts: { namespace?: string; notifier?: ReturnType<typeof recordingNotifier> } = {},
+) {
+  const namespace = opts.namespace ?? 'default';
   const taskQueue = uniqueName('engine');
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowBundle: await engineBundle(),
-    activities: testActivities(world),
+    activities: testActivities(world, opts.notifier),
   });
   const running = worker.run();
   afterAll(async () => {
