@@ -10,6 +10,7 @@ import {
   statusQuery,
   timelineQuery,
   type DecideInput,
+  type IncidentStatus,
 } from '../../workflows/engine/messages.ts';
 import { awaiting, newWorld, startEngineWorker, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';
 import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
@@ -102,7 +103,7 @@ describe('incident lifecycle', () => {
     const handle = await containedIncident();
     const status = await handle.executeUpdate(closeUpdate, { args: [{ actor: 'cli:alice', reason: 'contained, handed to forensics' }] });
     expect(status.phase).toBe('closed');
-    expect((await handle.result()).phase).toBe('closed');
+    expect(((await handle.result()) as IncidentStatus).phase).toBe('closed');
     await expect(handle.executeUpdate(rollbackUpdate, { args: [{ actor: 'cli:bob' }] })).rejects.toBeInstanceOf(
       WorkflowNotFoundError,
     );
@@ -111,7 +112,7 @@ describe('incident lifecycle', () => {
 
   it('refuses to close or roll back for someone who is neither requester nor approver', async () => {
     const handle = await containedIncident();
-    for (const update of [closeUpdate, rollbackUpdate]) {
+    for (const update of [closeUpdate.name, rollbackUpdate.name]) {
       const e: unknown = await handle.executeUpdate(update, { args: [{ actor: 'cli:mallory' }] }).then(() => undefined, (x: unknown) => x);
       expect(e).toBeInstanceOf(WorkflowUpdateFailedError);
       expect(((e as WorkflowUpdateFailedError).cause as { type?: string }).type).toBe(rejection.notAnApprover);
