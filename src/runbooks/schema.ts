@@ -55,7 +55,11 @@ const escalationTarget = z.union([
 
 export const approvalGate = z
   .object({
-    approvers: z.array(principal).min(1, 'expected at least one approver'),
+    approvers: z
+      .array(principal)
+      .min(1, 'expected at least one approver')
+      // The same person written twice (U… and slack:U…) counts once.
+      .transform((list) => [...new Set(list)]),
     required: z.number().int().min(1).default(1),
     twoPerson: z.boolean().default(false),
     timeout: duration,
@@ -68,11 +72,11 @@ export const approvalGate = z
       ctx.addIssue({ code: 'custom', path: ['escalateTo'], message: 'required when onTimeout is "escalate"' });
     }
     const individuals = g.approvers.filter((a) => !a.startsWith('group:'));
-    if (!g.approvers.some((a) => a.startsWith('group:')) && g.required > individuals.length) {
+    if (g.approvers.length > 0 && !g.approvers.some((a) => a.startsWith('group:')) && g.required > individuals.length) {
       ctx.addIssue({
         code: 'custom',
         path: ['required'],
-        message: `requires ${g.required} approvals but only ${individuals.length} approver(s) are listed`,
+        message: `requires ${g.required} approvals but only ${individuals.length} distinct approver${individuals.length === 1 ? ' is' : 's are'} listed`,
       });
     }
   });

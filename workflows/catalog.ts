@@ -1,0 +1,14 @@
+/**
+ * The step ids of every runbook workflow, by workflow name. The runbook loader
+ * checks each policy in runbooks/ against this: its `workflow` must be listed
+ * here, and it must give exactly one entry (with its gate) per step, so no
+ * step runs under an implicit gate.
+ *
+ * Each runbook workflow registers its step ids here when it is added, e.g.
+ *   credentialCompromise: { steps: ['snapshot-evidence', 'deactivate-keys', …] },
+ * and uses the same ids when it asks for a step's gate. None is registered yet.
+ *
+ * Workflow code imports nothing but types from src/, so the type is inline
+ * (it is the same shape as `WorkflowCatalog` in src/runbooks/loader.ts).
+ */
+export const workflowCatalog: Record<string, { steps: readonly string[] }> = {};
