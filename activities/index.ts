@@ -1,17 +1,20 @@
+import { createEvidenceActivities, type EvidenceStore } from './evidence/index.ts';
 import { createNotifyActivities, type Notifier } from './notify.ts';
 import { createPreflightActivities, type PreflightDeps } from './preflight.ts';
 
+export type { EvidenceRef, EvidenceStore } from './evidence/index.ts';
 export type { Notice, Notifier } from './notify.ts';
 export type { ReachCheck } from './preflight.ts';
 
 /** Every client an activity may use; the worker wires real ones, drills a simulated world. */
-export type ActivityDeps = PreflightDeps & { notifier: Notifier };
+export type ActivityDeps = PreflightDeps & { notifier: Notifier; evidence: EvidenceStore };
 
 /** Builds every activity the worker registers. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPreflightActivities(deps),
     ...createNotifyActivities(deps),
+    ...createEvidenceActivities(deps.evidence),
   };
 }
 

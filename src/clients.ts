@@ -37,7 +37,7 @@ export function awsClientConfig(config: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOIN
 }
 
 /** The real clients the activities use, built from configuration. */
-export function createClients(config: Config, log: Logger, overrides: ClientOverrides = {}): ActivityDeps {
+export function createClients(config: Config, log: Logger, overrides: ClientOverrides = {}): Omit<ActivityDeps, 'evidence'> {
   const kubeconfigPath = overrides.kubeconfigPath ?? config.KUBECONFIG;
   const aws = awsClientConfig(config, overrides);
   return {

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { awsClientConfig, createClients, kubeClients, type ClientOverrides } from './clients.ts';
+import { awsClientConfig, kubeClients, type ClientOverrides } from './clients.ts';
+import { createActivityDeps } from './deps.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
 import { seedAws, seedKubernetes } from './sandbox/demo.ts';
@@ -69,7 +70,11 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
     const demoAws = sandbox.moto ? await seedAws(new IAMClient(awsClientConfig(config, overrides))) : undefined;
 
     const effective = { ...config, TEMPORAL_ADDRESS: sandbox.temporal?.address ?? config.TEMPORAL_ADDRESS };
-    const { worker, connection } = await createWorker({ config: effective, deps: createClients(config, log, overrides) });
+    const { worker, connection } = await createWorker({
+      config: effective,
+      deps: createActivityDeps(config, log, overrides),
+      onTimelineEvent: (event, incidentId) => log.info({ incidentId, event }, `timeline ${event.type}`),
+    });
 
     const envForCli = [
       `TEMPORAL_ADDRESS=${effective.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`,

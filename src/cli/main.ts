@@ -4,12 +4,22 @@ import { ServerStartError } from '../sandbox/processes.ts';
 import { ToolInstallError } from '../sandbox/tools.ts';
 import { TemporalUnreachableError } from '../temporal.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerEvidence } from './commands/evidence.ts';
+import { registerIncidents } from './commands/incidents.ts';
 import { registerLocal } from './commands/local.ts';
+import { registerRunbooks } from './commands/runbooks.ts';
 import { registerServe } from './commands/serve.ts';
 import { exit, SilentFailure, UserError } from './io.ts';
 
 /** Every command of the CLI, one module each under commands/. */
-const commands: ((program: Command) => void)[] = [registerLocal, registerServe, registerDoctor];
+const commands: ((program: Command) => void)[] = [
+  registerLocal,
+  registerServe,
+  registerDoctor,
+  registerIncidents,
+  registerRunbooks,
+  registerEvidence,
+];
 
 function buildProgram(): Command {
   const program = new Command()

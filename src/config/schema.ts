@@ -108,6 +108,27 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z0-9._@-]+$/, 'expected an operator name such as "alice" or "alice@example.com"')
       .optional(),
+    /** Where sealed evidence is kept: `local` (a directory) or `s3` (a bucket with Object Lock). */
+    FIREBREAK_EVIDENCE_BACKEND: z.enum(['local', 's3']).default('local'),
+    /** The local evidence directory; `<FIREBREAK_DATA_DIR>/evidence` when unset. */
+    FIREBREAK_EVIDENCE_DIR: optionalNonEmpty,
+    /** The evidence bucket when FIREBREAK_EVIDENCE_BACKEND=s3; it must have Object Lock enabled. */
+    FIREBREAK_EVIDENCE_S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name: 3 to 63 lower-case letters, digits, "." or "-"')
+      .optional(),
+    /** Prepended to every evidence key in the bucket, e.g. `firebreak/`. */
+    FIREBREAK_EVIDENCE_S3_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, 'expected a key prefix such as "firebreak/" (no leading "/", no "//")')
+      .optional(),
+    /** How many days S3 evidence stays locked in COMPLIANCE mode: nobody can delete it sooner. */
+    FIREBREAK_EVIDENCE_RETENTION_DAYS: z.coerce
+      .number({ error: 'expected a number of days' })
+      .int('expected a whole number of days')
+      .min(1, 'expected at least 1 day')
+      .max(36500, 'expected at most 36500 days (100 years)')
+      .default(365),
     SLACK_MODE: z.enum(['http', 'socket']).optional(),
     SLACK_BOT_TOKEN: z
       .string()
@@ -120,6 +141,13 @@ export const configSchema = z
       .optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.FIREBREAK_EVIDENCE_BACKEND === 's3' && c.FIREBREAK_EVIDENCE_S3_BUCKET === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FIREBREAK_EVIDENCE_S3_BUCKET'],
+        message: 'required when FIREBREAK_EVIDENCE_BACKEND=s3 (a bucket created with Object Lock enabled)',
+      });
+    }
     if (c.SLACK_MODE === undefined) return;
     const need: (keyof typeof c)[] =
       c.SLACK_MODE === 'http' ? ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'] : ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN'];

@@ -1,17 +1,20 @@
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities/index.ts';
+import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import type { Config } from '../config/index.ts';
 import { temporalAddress } from '../temporal.ts';
+import { timelineSinks } from '../timeline/sinks.ts';
+import { workflowsPath } from './paths.ts';
 
-/** The module the worker bundles: every workflow Firebreak runs. */
-export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+export { workflowsPath };
 
 export interface WorkerOptions {
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'FIREBREAK_TASK_QUEUE'>;
   deps: ActivityDeps;
   /** Overrides the task queue (drills and tests run their own). */
   taskQueue?: string;
+  /** Receives every timeline event as it is recorded (default: dropped). */
+  onTimelineEvent?: (event: TimelineEvent, incidentId: string) => void;
 }
 
 /**
@@ -28,6 +31,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
       taskQueue: opts.taskQueue ?? opts.config.FIREBREAK_TASK_QUEUE,
       workflowsPath,
       activities: createActivities(opts.deps),
+      sinks: timelineSinks(opts.onTimelineEvent ?? (() => undefined)),
       shutdownGraceTime: '30 seconds',
     });
     return { worker, connection };

@@ -1,12 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
-import { kubeClients } from '../../src/clients.ts';
 import { freePort } from '../../src/sandbox/processes.ts';
 import { createWorker } from '../../src/worker/index.ts';
-import { recordingNotifier } from '../support/notices.ts';
-import { awsClient, sandbox, uniqueName } from '../support/servers.ts';
+import { testDeps } from '../support/deps.ts';
+import { sandbox, uniqueName } from '../support/servers.ts';
 
 const execFileP = promisify(execFile);
 
@@ -73,7 +71,7 @@ describe('the firebreak command', () => {
     const config = { TEMPORAL_ADDRESS: info.temporalAddress, TEMPORAL_NAMESPACE: 'default', FIREBREAK_TASK_QUEUE: taskQueue };
     const { worker, connection } = await createWorker({
       config,
-      deps: { kube: kubeClients(info.kubeconfigPath), sts: awsClient(STSClient), notifier: recordingNotifier() },
+      deps: await testDeps(),
     });
     try {
       const r = await worker.runUntil(firebreak(['doctor', '--json'], config));

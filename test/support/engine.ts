@@ -8,6 +8,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll } from 'vitest';
 import { runbookPolicy, type RunbookPolicy } from '../../src/runbooks/schema.ts';
+import { timelineSinks } from '../../src/timeline/sinks.ts';
 import type { IncidentStatus } from '../../workflows/engine/messages.ts';
 import { statusQuery } from '../../workflows/engine/messages.ts';
 import type { IncidentInput, Mode } from '../../workflows/engine/types.ts';
@@ -100,6 +101,7 @@ export async function startEngineWorker(
     taskQueue,
     workflowBundle: await engineBundle(),
     activities: testActivities(world, opts.notifier),
+    sinks: timelineSinks(() => undefined),
   });
   const running = worker.run();
   afterAll(async () => {

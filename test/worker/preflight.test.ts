@@ -1,10 +1,9 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
-import { kubeClients } from '../../src/clients.ts';
 import { createWorker } from '../../src/worker/index.ts';
-import { recordingNotifier } from '../support/notices.ts';
+import { testDeps } from '../support/deps.ts';
 import type { PreflightReport } from '../../workflows/preflight.ts';
-import { awsClient, sandbox, temporalClient, testAccountId, uniqueName } from '../support/servers.ts';
+import { sandbox, temporalClient, testAccountId, uniqueName } from '../support/servers.ts';
 
 function config(taskQueue: string) {
   const info = sandbox();
@@ -16,7 +15,7 @@ describe('the worker on the Temporal dev server', () => {
     const taskQueue = uniqueName('preflight');
     const { worker, connection } = await createWorker({
       config: config(taskQueue),
-      deps: { kube: kubeClients(sandbox().kubeconfigPath), sts: awsClient(STSClient), notifier: recordingNotifier() },
+      deps: await testDeps(),
     });
     const client = await temporalClient();
     try {
@@ -37,7 +36,10 @@ describe('the worker on the Temporal dev server', () => {
     const taskQueue = uniqueName('preflight');
     const { worker, connection } = await createWorker({
       config: config(taskQueue),
-      deps: { kube: undefined, sts: new STSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }), notifier: recordingNotifier() },
+      deps: await testDeps({
+        kube: undefined,
+        sts: new STSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+      }),
     });
     const client = await temporalClient();
     try {

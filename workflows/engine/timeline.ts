@@ -1,3 +1,4 @@
+import { proxySinks, type Sinks } from '@temporalio/workflow';
 import { workflowNowIso } from './clock.ts';
 import type { TriggerInfo } from './types.ts';
 
@@ -42,6 +43,17 @@ export type TimelineEvent = {
   };
 }[TimelineEventType];
 
+/**
+ * Every appended event also goes to this sink. Live workers log it; a replay
+ * of an incident's history collects it, which rebuilds the exact timeline
+ * (same ids, same times) when no worker is running to answer a query.
+ */
+export interface TimelineSinks extends Sinks {
+  timeline: { append(event: TimelineEvent): void };
+}
+
+const sinks = proxySinks<TimelineSinks>();
+
 /** Append-only record of what happened in an incident. */
 export class Timeline {
   private readonly events: TimelineEvent[] = [];
@@ -64,6 +76,7 @@ export class Timeline {
       data,
     } as TimelineEvent;
     this.events.push(event);
+    sinks.timeline.append(event);
     return event;
   }
 

@@ -14,15 +14,19 @@ export function registerServe(program: Command): void {
           `FIREBREAK_ROLES names ${unavailable.join(', ')}, which this version does not provide yet; set FIREBREAK_ROLES=worker.`,
         );
       }
-      const [{ createLogger }, { installRuntime }, { createWorker }, { createClients }] = await Promise.all([
+      const [{ createLogger }, { installRuntime }, { createWorker }, { createActivityDeps }] = await Promise.all([
         import('../../log.ts'),
         import('../../worker/runtime.ts'),
         import('../../worker/index.ts'),
-        import('../../clients.ts'),
+        import('../../deps.ts'),
       ]);
       const log = createLogger(config);
       installRuntime(config.FIREBREAK_LOG_LEVEL, log);
-      const { worker, connection } = await createWorker({ config, deps: createClients(config, log) });
+      const { worker, connection } = await createWorker({
+        config,
+        deps: createActivityDeps(config, log),
+        onTimelineEvent: (event, incidentId) => log.info({ incidentId, event }, `timeline ${event.type}`),
+      });
       log.info({ taskQueue: config.FIREBREAK_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
       try {
         await worker.run();

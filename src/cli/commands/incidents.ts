@@ -1,0 +1,197 @@
+import { writeFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { closeUpdate, decideUpdate, rollbackUpdate, statusQuery, type IncidentStatus } from '../../../workflows/engine/messages.ts';
+import type { StepState } from '../../../workflows/engine/types.ts';
+import { getConfig, type Config } from '../../config/index.ts';
+import { connectClient } from '../../temporal.ts';
+import { out, UserError } from '../io.ts';
+
+/** The identity the CLI acts as: from configuration, never from the command line. */
+export function operatorIdentity(config: Pick<Config, 'FIREBREAK_OPERATOR'>): string {
+  if (config.FIREBREAK_OPERATOR === undefined) {
+    throw new UserError(
+      'FIREBREAK_OPERATOR is not set: set it to your operator name (e.g. FIREBREAK_OPERATOR=alice); your decisions are recorded as cli:<name>.',
+    );
+  }
+  return `cli:${config.FIREBREAK_OPERATOR}`;
+}
+
+/** Runs a command against Temporal, turning the expected failures into one-line user errors. */
+async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>): Promise<T> {
+  const config = getConfig();
+  const client = await connectClient(config);
+  try {
+    return await fn(client, config);
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) {
+      throw new UserError(`No open incident "${e.workflowId ?? '?'}": see \`firebreak list\` for incident ids.`);
+    }
+    if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) {
+      throw new UserError(e.cause.message);
+    }
+    throw e;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function describeStep(s: StepState): string {
+  const votes = s.approvals.map((v) => `${v.actor}${v.reason ? ` ("${v.reason}")` : ''}`).join(', ');
+  const gate = typeof s.gate === 'string' ? '' : ` (${s.approvals.length} of ${s.gate.required})`;
+  const denial = s.denial ? `; denied by ${s.denial.actor}: ${s.denial.reason ?? ''}` : '';
+  const deadline = s.deadline ? `; deadline ${s.deadline}` : '';
+  return `${s.id}: ${s.status}${gate}${votes ? `; approved by ${votes}` : ''}${denial}${deadline}${s.escalated ? '; escalated' : ''}`;
+}
+
+function printStatus(s: IncidentStatus): void {
+  out(`${s.incidentId}  ${s.runbook.title} (${s.runbook.id} v${s.runbook.version})`);
+  out(`  phase     ${s.phase}${s.mode === 'dry-run' ? ' (dry-run)' : ''}${s.currentStep ? `, working on ${s.currentStep}` : ''}`);
+  out(`  trigger   ${s.trigger.source} ${s.trigger.severity}: ${s.trigger.summary}`);
+  out(`  requester ${s.requester}`);
+  out(`  targets   ${s.targets.map((t) => `${t.kind}:${t.id}`).join(', ')}`);
+  out(`  counts    ${s.counts.alerts} alert(s), ${s.counts.evidence} evidence, ${s.counts.actions} action(s), ${s.counts.failures} failure(s)`);
+  for (const p of s.pendingApprovals) {
+    out(`  PENDING   ${p.step}: ${p.approvals} of ${p.required} from ${p.approvers.join(', ')}${p.twoPerson ? ' (two-person)' : ''}${p.deadline ? `, by ${p.deadline}` : ''}`);
+  }
+  for (const step of s.steps) out(`  step      ${describeStep(step)}`);
+}
+
+export function registerIncidents(program: Command): void {
+  program
+    .command('list')
+    .description('List incidents, newest first.')
+    .option('--open', 'only incidents that are still open')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'at most this many', '50')
+    .action(async (opts: { open?: boolean; json?: boolean; limit: string }) => {
+      await withClient(async (client) => {
+        const query = `WorkflowType != 'preflight'${opts.open ? " AND ExecutionStatus = 'Running'" : ''}`;
+        const rows: { incidentId: string; runbook: string; status: string; started: string; closed?: string }[] = [];
+        for await (const w of client.workflow.list({ query, pageSize: 100 })) {
+          rows.push({
+            incidentId: w.workflowId,
+            runbook: w.type,
+            status: w.status.name.toLowerCase(),
+            started: w.startTime.toISOString(),
+            ...(w.closeTime ? { closed: w.closeTime.toISOString() } : {}),
+          });
+          if (rows.length >= Number(opts.limit)) break;
+        }
+        if (opts.json) return out(JSON.stringify(rows, null, 2));
+        if (rows.length === 0) return out(opts.open ? 'No open incidents.' : 'No incidents.');
+        for (const r of rows) out(`${r.status.padEnd(10)} ${r.started}  ${r.incidentId}  (${r.runbook})`);
+      });
+    });
+
+  program
+    .command('status')
+    .description('Show an incident: phase, targets, steps, pending approvals.')
+    .argument('<incident>', 'incident id (see `firebreak list`)')
+    .option('--json', 'print JSON')
+    .action(async (incident: string, opts: { json?: boolean }) => {
+      await withClient(async (client) => {
+        const status = await client.workflow.getHandle(incident).query(statusQuery);
+        if (opts.json) out(JSON.stringify(status, null, 2));
+        else printStatus(status);
+      });
+    });
+
+  for (const decision of ['approve', 'deny'] as const) {
+    program
+      .command(decision)
+      .description(
+        decision === 'approve'
+          ? 'Approve a step awaiting a decision, as FIREBREAK_OPERATOR.'
+          : 'Deny a step awaiting a decision, as FIREBREAK_OPERATOR (a reason is required).',
+      )
+      .argument('<incident>', 'incident id')
+      .argument('<step>', 'step id (see `firebreak status`)')
+      .addOption(
+        decision === 'deny'
+          ? new Option('--reason <text>', 'why (recorded on the timeline)').makeOptionMandatory()
+          : new Option('--reason <text>', 'why (recorded on the timeline)'),
+      )
+      .option('--json', 'print the step state as JSON')
+      .action(async (incident: string, step: string, opts: { reason?: string; json?: boolean }) => {
+        await withClient(async (client, config) => {
+          const actor = operatorIdentity(config);
+          const state = await client.workflow.getHandle(incident).executeUpdate(decideUpdate, {
+            args: [{ step, decision, actor, ...(opts.reason === undefined ? {} : { reason: opts.reason }) }],
+          });
+          if (opts.json) out(JSON.stringify(state, null, 2));
+          else out(describeStep(state));
+        });
+      });
+  }
+
+  program
+    .command('rollback')
+    .description("Roll back the incident's containment actions, newest first (gated by the runbook's rollback policy).")
+    .argument('<incident>', 'incident id')
+    .option('--reason <text>', 'why (recorded on the timeline)')
+    .option('--json', 'print JSON')
+    .action(async (incident: string, opts: { reason?: string; json?: boolean }) => {
+      await withClient(async (client, config) => {
+        const actor = operatorIdentity(config);
+        const state = await client.workflow.getHandle(incident).executeUpdate(rollbackUpdate, {
+          args: [{ actor, ...(opts.reason === undefined ? {} : { reason: opts.reason }) }],
+        });
+        if (opts.json) out(JSON.stringify(state, null, 2));
+        else out(state.status === 'awaiting-approval' ? `rollback awaits approval: ${describeStep(state)}` : `rollback ${state.status}`);
+      });
+    });
+
+  program
+    .command('close')
+    .description('Close an incident once containment is confirmed; it can no longer be rolled back.')
+    .argument('<incident>', 'incident id')
+    .option('--reason <text>', 'why (recorded on the timeline)')
+    .action(async (incident: string, opts: { reason?: string }) => {
+      await withClient(async (client, config) => {
+        const actor = operatorIdentity(config);
+        const status = await client.workflow.getHandle(incident).executeUpdate(closeUpdate, {
+          args: [{ actor, ...(opts.reason === undefined ? {} : { reason: opts.reason }) }],
+        });
+        out(`${status.incidentId} closed`);
+      });
+    });
+
+  program
+    .command('timeline')
+    .description('Export an incident timeline: Markdown post-incident report, JSON (firebreak.timeline/v1) or CSV.')
+    .argument('<incident>', 'incident id')
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'csv']).default('md'))
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .option('--from-history', 'rebuild from the event history even if a worker answers')
+    .action(async (incident: string, opts: { format: 'md' | 'json' | 'csv'; output?: string; fromHistory?: boolean }) => {
+      await withClient(async (client) => {
+        const [{ loadTimeline, IncidentNotFoundError }, render, { workflowsPath }] = await Promise.all([
+          import('../../timeline/report.ts'),
+          import('../../timeline/render.ts'),
+          import('../../worker/paths.ts'),
+        ]);
+        let report;
+        try {
+          report = await loadTimeline(client, incident, { workflowsPath, preferHistory: opts.fromHistory ?? false });
+        } catch (e) {
+          if (e instanceof IncidentNotFoundError) throw new UserError(e.message);
+          throw e;
+        }
+        const text = opts.format === 'md' ? render.renderMarkdown(report) : opts.format === 'json' ? render.renderJson(report) : render.renderCsv(report);
+        if (opts.output === undefined) process.stdout.write(text);
+        else {
+          await writeFile(opts.output, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+            if (e.code === 'EEXIST') throw new UserError(`${opts.output} exists already: choose another file name.`);
+            throw e;
+          });
+          out(`wrote ${report.events.length} events (${report.source}) to ${opts.output}`);
+        }
+      });
+    });
+}

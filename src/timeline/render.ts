@@ -1,0 +1,151 @@
+import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
+import type { TimelineReport } from './report.ts';
+
+type Of<T extends TimelineEvent['type']> = Extract<TimelineEvent, { type: T }>;
+
+function ofType<T extends TimelineEvent['type']>(events: readonly TimelineEvent[], type: T): Of<T>[] {
+  return events.filter((e): e is Of<T> => e.type === type);
+}
+
+/** One line of plain words for an event, used by the Markdown table and CSV. */
+export function describeEvent(e: TimelineEvent): string {
+  switch (e.type) {
+    case 'incident.opened':
+      return `Incident opened: runbook ${e.data.runbook} v${e.data.version}, ${e.data.mode}, requested by ${e.data.requester}; targets ${e.data.targets.join(', ')}`;
+    case 'alert.received':
+      return `Alert from ${e.data.source} (${e.data.severity}): ${e.data.summary}`;
+    case 'alert.repeated':
+      return `Alert repeated (${e.data.count} so far) from ${e.data.source}: ${e.data.summary}`;
+    case 'alert.resolved':
+      return `Alert resolved at ${e.data.source}: ${e.data.summary}`;
+    case 'evidence.sealed':
+      return `Evidence sealed: ${e.data.name} (${e.data.bytes} bytes, sha256 ${e.data.sha256.slice(0, 12)})`;
+    case 'approval.requested':
+      return `Approval requested from ${e.data.approvers.join(', ')}: ${e.data.required} needed${e.data.twoPerson ? ', two-person' : ''}, by ${e.data.deadline}`;
+    case 'approval.granted':
+      return `Approved (${e.data.approvals} of ${e.data.required})${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'approval.denied':
+      return `Denied${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'approval.timed-out':
+      return `No decision by the deadline; policy: ${e.data.onTimeout}`;
+    case 'approval.escalated':
+      return `Escalated to ${e.data.to.join(', ')}; new deadline ${e.data.deadline}`;
+    case 'approval.skipped':
+      return `Gate lifted: ${e.data.why}`;
+    case 'action.started':
+      return `Started ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''} (${e.data.mode})`;
+    case 'action.succeeded':
+      return `Done: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.changed}`;
+    case 'action.already-done':
+      return `Already in place: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.detail}`;
+    case 'action.failed':
+      return `Failed: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.errorType}: ${e.data.error}`;
+    case 'action.skipped':
+      return `Skipped ${e.data.action}: ${e.data.why}`;
+    case 'rollback.requested':
+      return `Rollback requested${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'rollback.compensated':
+      return `Rolled back: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.detail}`;
+    case 'rollback.failed':
+      return `Rollback failed: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.errorType}: ${e.data.error}`;
+    case 'rollback.finished':
+      return `Rollback finished: ${e.data.compensated} undone, ${e.data.failed} failed`;
+    case 'incident.closed':
+      return `Incident closed${e.data.reason ? `: ${e.data.reason}` : ''}`;
+  }
+}
+
+/** Escapes text for a Markdown table cell. */
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;');
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  if (rows.length === 0) return ['_None._'];
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+}
+
+/** The post-incident report. */
+export function renderMarkdown(r: TimelineReport): string {
+  const ev = r.events;
+  const opened = ofType(ev, 'incident.opened')[0];
+  const alert = ofType(ev, 'alert.received')[0];
+  const closed = ofType(ev, 'incident.closed')[0];
+  const decisions = ev.filter((e) => e.type === 'approval.granted' || e.type === 'approval.denied' || e.type === 'approval.timed-out' || e.type === 'approval.skipped');
+  const actions = ev.filter((e) => e.type.startsWith('action.') && e.type !== 'action.started');
+  const rollback = ev.filter((e) => e.type.startsWith('rollback.'));
+  const followUps: string[] = [];
+  for (const p of r.status?.pendingApprovals ?? []) {
+    followUps.push(`Step ${p.step} awaits approval (${p.approvals} of ${p.required}) from ${p.approvers.join(', ')}${p.deadline ? ` by ${p.deadline}` : ''}.`);
+  }
+  for (const f of ofType(ev, 'action.failed')) followUps.push(`Action failed and needs a hand: ${describeEvent(f)}.`);
+  for (const f of ofType(ev, 'rollback.failed')) followUps.push(`Undo by hand: ${describeEvent(f)}.`);
+  if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
+
+  const lines = [
+    `# Incident report: ${r.status?.runbook.title ?? opened?.data.runbook ?? r.incidentId}`,
+    '',
+    `- **Incident:** \`${r.incidentId}\``,
+    `- **Runbook:** ${opened ? `${opened.data.runbook} v${opened.data.version}` : 'unknown'}`,
+    `- **Mode:** ${opened?.data.mode ?? 'unknown'}`,
+    `- **Requested by:** ${opened?.data.requester ?? 'unknown'}`,
+    `- **Opened:** ${opened?.at ?? 'unknown'} (UTC)`,
+    `- **State:** ${closed ? `closed ${closed.at}` : (r.status?.phase ?? 'open')} (workflow ${r.workflowStatus})`,
+    `- **Report built from:** ${r.source === 'query' ? 'the running incident' : 'the incident’s event history (no worker answered)'}, ${r.generatedAt}`,
+    '',
+    '## Summary',
+    '',
+    alert ? cell(`${alert.data.severity.toUpperCase()} alert from ${alert.data.source}: ${alert.data.summary}`) : '_No alert recorded._',
+    `Alerts: ${1 + ofType(ev, 'alert.repeated').length}; evidence items: ${ofType(ev, 'evidence.sealed').length}; actions: ${ofType(ev, 'action.started').length} (${ofType(ev, 'action.failed').length} failed).`,
+    '',
+    '## Impact and targets',
+    '',
+    ...(opened?.data.targets.length ? opened.data.targets.map((t) => `- \`${t}\``) : ['_None recorded._']),
+    '',
+    '## Timeline (UTC)',
+    '',
+    ...table(['#', 'time', 'step', 'who', 'event'], ev.map((e) => [String(e.seq), e.at, e.step ?? '', e.actor ?? '', describeEvent(e)])),
+    '',
+    '## Decisions',
+    '',
+    ...table(['time', 'step', 'who', 'decision', 'why'], decisions.map((e) => [e.at, e.step ?? '', e.actor ?? 'policy', e.type.replace('approval.', ''), describeEvent(e)])),
+    '',
+    '## Actions and results',
+    '',
+    ...table(['time', 'step', 'result'], actions.map((e) => [e.at, e.step ?? '', describeEvent(e)])),
+    '',
+    '## Evidence',
+    '',
+    ...table(['name', 'sha256', 'bytes', 'sealed', 'location'], ofType(ev, 'evidence.sealed').map((e) => [e.data.name, e.data.sha256, String(e.data.bytes), e.at, e.data.uri])),
+    '',
+    '## Rollback',
+    '',
+    ...(rollback.length === 0 ? ['Not rolled back.'] : rollback.map((e) => `- ${e.at}: ${cell(describeEvent(e))}${e.actor ? ` (${e.actor})` : ''}`)),
+    '',
+    '## Open follow-ups',
+    '',
+    ...(followUps.length === 0 ? ['None.'] : followUps.map((f) => `- ${cell(f)}`)),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** JSON: the report itself, schema `firebreak.timeline/v1` (see docs/timeline-json.md). */
+export function renderJson(r: TimelineReport): string {
+  return `${JSON.stringify(r, null, 2)}\n`;
+}
+
+function csvField(v: string): string {
+  // Quote always; double inner quotes; neutralise spreadsheet formulas.
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return `"${safe.replace(/"/g, '""')}"`;
+}
+
+/** CSV: one row per event: seq, id, time, type, step, actor, description, data (JSON). */
+export function renderCsv(r: TimelineReport): string {
+  const rows = [['seq', 'id', 'time', 'type', 'step', 'actor', 'description', 'data']];
+  for (const e of r.events) {
+    rows.push([String(e.seq), e.id, e.at, e.type, e.step ?? '', e.actor ?? '', describeEvent(e), JSON.stringify(e.data)]);
+  }
+  return `${rows.map((row) => row.map(csvField).join(',')).join('\r\n')}\r\n`;
+}
