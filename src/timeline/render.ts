@@ -130,7 +130,7 @@ export function renderMarkdown(r: TimelineReport): string {
   return lines.join('\n');
 }
 
-/** JSON: the report itself, schema `firebreak.timeline/v1` (see docs/timeline-json.md). */
+/** JSON: the report itself, schema `firebreak.timeline/v1`, documented in docs/timeline-json.md. */
 export function renderJson(r: TimelineReport): string {
   return `${JSON.stringify(r, null, 2)}\n`;
 }
