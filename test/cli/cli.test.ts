@@ -1,44 +1,27 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../src/sandbox/processes.ts';
 import { createWorker } from '../../src/worker/index.ts';
 import { testDeps } from '../support/deps.ts';
 import { sandbox, uniqueName } from '../support/servers.ts';
-
-const execFileP = promisify(execFile);
-
-/** Runs the real `firebreak` command with only the given environment (plus PATH and HOME). */
-async function firebreak(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, ['bin/firebreak.js', ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { runFirebreak } from '../support/cli.ts';
 
 describe('the firebreak command', () => {
   it('prints its commands with --help and exits 0', async () => {
-    const r = await firebreak(['--help']);
+    const r = await runFirebreak(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: firebreak/);
     for (const command of ['local', 'serve', 'doctor']) expect(r.stdout).toContain(command);
   });
 
   it('exits 1 on an unknown command, pointing at --help', async () => {
-    const r = await firebreak(['contain-everything']);
+    const r = await runFirebreak(['contain-everything']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("unknown command 'contain-everything'");
     expect(r.stderr).toContain('--help');
   });
 
   it('exits 1 listing every invalid variable when the configuration is bad', async () => {
-    const r = await firebreak(['doctor'], { FIREBREAK_LOG_LEVEL: 'loud', TEMPORAL_ADDRESS: 'nowhere' });
+    const r = await runFirebreak(['doctor'], { FIREBREAK_LOG_LEVEL: 'loud', TEMPORAL_ADDRESS: 'nowhere' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('2 environment variables to fix');
     expect(r.stderr).toContain('FIREBREAK_LOG_LEVEL');
@@ -48,7 +31,7 @@ describe('the firebreak command', () => {
 
   it('exits 2 with one line saying how to fix it when Temporal cannot be reached', async () => {
     const port = await freePort();
-    const r = await firebreak(['doctor'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const r = await runFirebreak(['doctor'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(`Cannot reach Temporal at 127.0.0.1:${port}`);
@@ -57,7 +40,7 @@ describe('the firebreak command', () => {
 
   it('exits 1 when no worker serves the task queue', async () => {
     const info = sandbox();
-    const r = await firebreak(['doctor', '--timeout', '2'], {
+    const r = await runFirebreak(['doctor', '--timeout', '2'], {
       TEMPORAL_ADDRESS: info.temporalAddress,
       FIREBREAK_TASK_QUEUE: uniqueName('nobody-home'),
     });
@@ -74,7 +57,7 @@ describe('the firebreak command', () => {
       deps: await testDeps(),
     });
     try {
-      const r = await worker.runUntil(firebreak(['doctor', '--json'], config));
+      const r = await worker.runUntil(runFirebreak(['doctor', '--json'], config));
       expect(r.code).toBe(0);
       const report = JSON.parse(r.stdout) as { ok: boolean; checks: { system: string; ok: boolean }[] };
       expect(report).toMatchObject({ ok: true, checks: [{ system: 'kubernetes', ok: true }, { system: 'aws', ok: true }] });

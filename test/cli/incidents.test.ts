@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusQuery } from '../../workflows/engine/messages.ts';
-import { awaiting, newWorld, startEngineWorker, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';
+import { awaiting, newWorld, engineOnDevServer, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';
+import { runFirebreak } from '../support/cli.ts';
 import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
 
-const execFileP = promisify(execFile);
 const world = newWorld();
 const client = await temporalClient();
 const scratch = await mkdtemp(join(tmpdir(), 'firebreak-cli-incidents-'));
@@ -17,26 +14,15 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 let taskQueue: string;
 
 beforeAll(async () => {
-  const connection = await NativeConnection.connect({ address: sandbox().temporalAddress });
-  afterAll(() => connection.close());
-  ({ taskQueue } = await startEngineWorker(connection, world));
+  taskQueue = await engineOnDevServer(world);
 });
 
 /** Runs the real `firebreak` command as the given operator. */
 async function firebreak(args: string[], operator: string | null = 'bob') {
-  const env: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '',
-    HOME: process.env['HOME'] ?? '/tmp',
+  return runFirebreak(args, {
     TEMPORAL_ADDRESS: sandbox().temporalAddress,
     ...(operator === null ? {} : { FIREBREAK_OPERATOR: operator }),
-  };
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, ['bin/firebreak.js', ...args], { env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+  });
 }
 
 async function incidentAwaitingIsolate() {

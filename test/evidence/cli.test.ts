@@ -1,27 +1,10 @@
-import { execFile } from 'node:child_process';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { LocalEvidenceStore } from '../../activities/evidence/index.ts';
 import { freePort } from '../../src/sandbox/processes.ts';
 import { tempDir } from './helpers.ts';
-
-const execFileP = promisify(execFile);
-
-/** Runs the real `firebreak` command with only the given environment (plus PATH and HOME). */
-async function firebreak(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, ['bin/firebreak.js', ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { runFirebreak } from '../support/cli.ts';
 
 async function sealedIncident() {
   const dir = await tempDir('cli');
@@ -35,7 +18,7 @@ describe('firebreak evidence', () => {
   it('verify prints one ok line per item and exits 0 when nothing changed', async () => {
     const { pod, logs, env } = await sealedIncident();
 
-    const r = await firebreak(['evidence', 'verify', 'INC-42'], env);
+    const r = await runFirebreak(['evidence', 'verify', 'INC-42'], env);
 
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -52,7 +35,7 @@ describe('firebreak evidence', () => {
     await chmod(blob, 0o644);
     await writeFile(blob, 'nothing to see');
 
-    const r = await firebreak(['evidence', 'verify', 'INC-42'], env);
+    const r = await runFirebreak(['evidence', 'verify', 'INC-42'], env);
 
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`MISMATCH  pod logs  expected sha256:${logs.sha256} got sha256:`);
@@ -63,7 +46,7 @@ describe('firebreak evidence', () => {
     const { dir, pod, env } = await sealedIncident();
     await rm(join(dir, 'blobs', 'sha256', pod.sha256.slice(0, 2), pod.sha256));
 
-    const r = await firebreak(['evidence', 'verify', 'INC-42', '--json'], env);
+    const r = await runFirebreak(['evidence', 'verify', 'INC-42', '--json'], env);
 
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as { ok: boolean; items: { name: string; status: string }[] };
@@ -77,7 +60,7 @@ describe('firebreak evidence', () => {
   it('verify exits 1 with one line when the incident has no manifest', async () => {
     const { env } = await sealedIncident();
 
-    const r = await firebreak(['evidence', 'verify', 'INC-404'], env);
+    const r = await runFirebreak(['evidence', 'verify', 'INC-404'], env);
 
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -87,7 +70,7 @@ describe('firebreak evidence', () => {
   it('verify exits 2 with one line when the S3 store cannot be reached', async () => {
     const port = await freePort();
 
-    const r = await firebreak(['evidence', 'verify', 'INC-42'], {
+    const r = await runFirebreak(['evidence', 'verify', 'INC-42'], {
       FIREBREAK_EVIDENCE_BACKEND: 's3',
       FIREBREAK_EVIDENCE_S3_BUCKET: 'evidence',
       AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
@@ -104,7 +87,7 @@ describe('firebreak evidence', () => {
   it('list prints the manifest as JSON, references only', async () => {
     const { pod, logs, env } = await sealedIncident();
 
-    const r = await firebreak(['evidence', 'list', 'INC-42', '--json'], env);
+    const r = await runFirebreak(['evidence', 'list', 'INC-42', '--json'], env);
 
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([pod, logs]);
@@ -113,7 +96,7 @@ describe('firebreak evidence', () => {
 
   it('refuses an incident id that is not a plain name, exit 1', async () => {
     const { env } = await sealedIncident();
-    const r = await firebreak(['evidence', 'list', '../INC-42'], env);
+    const r = await runFirebreak(['evidence', 'list', '../INC-42'], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Invalid incident id "../INC-42"');
   });

@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll } from 'vitest';
 import { runbookPolicy, type RunbookPolicy } from '../../src/runbooks/schema.ts';
 import { timelineSinks } from '../../src/timeline/sinks.ts';
@@ -14,7 +14,7 @@ import { statusQuery } from '../../workflows/engine/messages.ts';
 import type { IncidentInput, Mode } from '../../workflows/engine/types.ts';
 import type { EngineTestActivities } from '../fixtures/engine-workflow.ts';
 import { recordingNotifier } from './notices.ts';
-import { uniqueName } from './servers.ts';
+import { sandbox, uniqueName } from './servers.ts';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 function engineBundle(): Promise<WorkflowBundleWithSourceMap> {
@@ -109,6 +109,13 @@ export async function startEngineWorker(
     await running;
   });
   return { taskQueue, worker };
+}
+
+/** Runs the engine workflow on the dev server for this test file (call in beforeAll); returns its task queue. */
+export async function engineOnDevServer(world: World): Promise<string> {
+  const connection = await NativeConnection.connect({ address: sandbox().temporalAddress });
+  afterAll(() => connection.close());
+  return (await startEngineWorker(connection, world)).taskQueue;
 }
 
 /** A valid policy for the test workflow; `steps` overrides the gates of named steps. */

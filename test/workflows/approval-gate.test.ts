@@ -1,18 +1,15 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decideUpdate, rejection, statusQuery, timelineQuery } from '../../workflows/engine/messages.ts';
-import { awaiting, newWorld, startEngineWorker, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';
-import { sandbox, temporalClient } from '../support/servers.ts';
+import { awaiting, newWorld, engineOnDevServer, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';
+import { temporalClient } from '../support/servers.ts';
 
 const world = newWorld();
 let taskQueue: string;
 const client = await temporalClient();
 
 beforeAll(async () => {
-  const connection = await NativeConnection.connect({ address: sandbox().temporalAddress });
-  afterAll(() => connection.close());
-  ({ taskQueue } = await startEngineWorker(connection, world));
+  taskQueue = await engineOnDevServer(world);
 });
 
 /** Starts an incident and waits until its "isolate" step awaits a decision. */

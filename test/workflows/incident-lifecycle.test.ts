@@ -1,6 +1,5 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { incidentIdFor, openIncident } from '../../src/incidents.ts';
 import {
   closeUpdate,
@@ -12,17 +11,15 @@ import {
   type DecideInput,
   type IncidentStatus,
 } from '../../workflows/engine/messages.ts';
-import { awaiting, newWorld, startEngineWorker, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';
-import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
+import { awaiting, newWorld, engineOnDevServer, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';
+import { temporalClient, uniqueName } from '../support/servers.ts';
 
 const world = newWorld();
 let taskQueue: string;
 const client = await temporalClient();
 
 beforeAll(async () => {
-  const connection = await NativeConnection.connect({ address: sandbox().temporalAddress });
-  afterAll(() => connection.close());
-  ({ taskQueue } = await startEngineWorker(connection, world));
+  taskQueue = await engineOnDevServer(world);
 });
 
 const approve = (step: string, actor = 'cli:bob') => ({ args: [{ step, decision: 'approve', actor }] as [DecideInput] });
