@@ -9,6 +9,7 @@ import { registerIncidents } from './commands/incidents.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerRunbooks } from './commands/runbooks.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerStart } from './commands/start.ts';
 import { exit, SilentFailure, UserError } from './io.ts';
 
 /** Every command of the CLI, one module each under commands/. */
@@ -16,6 +17,7 @@ const commands: ((program: Command) => void)[] = [
   registerLocal,
   registerServe,
   registerDoctor,
+  registerStart,
   registerIncidents,
   registerRunbooks,
   registerEvidence,

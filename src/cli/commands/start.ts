@@ -1,0 +1,143 @@
+import { readFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { getConfig, type Config } from '../../config/index.ts';
+import { parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../start.ts';
+import { connectClient } from '../../temporal.ts';
+import { out, UserError } from '../io.ts';
+import { operatorIdentity } from './incidents.ts';
+
+interface StartOptions {
+  target?: string[];
+  input?: string;
+  mode?: 'live' | 'dry-run';
+  severity?: (typeof severities)[number];
+  summary?: string;
+  json?: boolean;
+}
+
+const examples = `
+Examples:
+  $ firebreak start container-escape --target pod:demo-shop/storefront-7d9c6b5f8-x7k2p --target node:sandbox-node-1
+  $ firebreak start credential-compromise --target access-key:AKIAIOSFODNN7EXAMPLE --mode dry-run
+  $ firebreak start credential-compromise --input request.json
+
+An --input file is a JSON start request:
+  {"targets": [{"kind": "iam-user", "id": "demo-ci-deployer", "attributes": {"account": "123456789012"}}],
+   "severity": "critical", "summary": "Key leaked in a public repo", "mode": "dry-run"}
+(severity, summary, mode and attributes are optional; --mode, --severity and --summary override the file.)
+
+The incident is requested by FIREBREAK_OPERATOR (recorded as cli:<name>), who then cannot approve its
+two-person steps. Starting the same runbook again for the same targets joins the open incident.`;
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('Start a runbook on targets as FIREBREAK_OPERATOR, or join the incident already open for them.')
+    .argument('<runbook>', 'runbook id (see `firebreak runbooks list`)')
+    .addOption(
+      new Option('--target <kind:id>', `what the incident acts on, repeatable; kind is one of ${targetKinds.join(', ')}`)
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+        .conflicts('input'),
+    )
+    .addOption(new Option('--input <file>', 'a JSON start request (targets, severity, summary, mode) instead of --target').conflicts('target'))
+    .addOption(
+      new Option('--mode <mode>', 'live, or dry-run: real reads, Kubernetes writes sent with dryRun=All, AWS writes only recorded (default: live)').choices([
+        'live',
+        'dry-run',
+      ]),
+    )
+    .addOption(new Option('--severity <level>', 'severity recorded on the timeline (default: high)').choices(severities))
+    .option('--summary <text>', 'what happened, recorded on the timeline (default: "Started from the CLI by cli:<operator>")')
+    .option('--json', 'print {incidentId, runId, workflowType} as JSON')
+    .addHelpText('after', examples)
+    .action(async (runbookId: string, opts: StartOptions) => {
+      const config = getConfig();
+      if (opts.target === undefined && opts.input === undefined) {
+        throw new UserError('say what the incident acts on: --target kind:id (repeatable) or --input file.json; see `firebreak start --help`.');
+      }
+      const requester = operatorIdentity(config);
+      try {
+        const targets = opts.target?.map(parseTarget);
+        const inputFile = opts.input === undefined ? undefined : { name: opts.input, text: await readInput(opts.input) };
+        // The command's own arguments first: a malformed request is reported before the runbooks are read.
+        if (inputFile !== undefined) parseStartRequest(inputFile);
+        const { policies, catalog } = await loadPolicies(config, runbookId);
+        const prepared = prepareStart({
+          policies,
+          catalog,
+          groups: config.FIREBREAK_APPROVER_GROUPS,
+          runbookId,
+          ...(targets === undefined ? {} : { targets }),
+          ...(inputFile === undefined ? {} : { inputFile }),
+          ...(opts.mode === undefined ? {} : { mode: opts.mode }),
+          ...(opts.severity === undefined ? {} : { severity: opts.severity }),
+          ...(opts.summary === undefined ? {} : { summary: opts.summary }),
+          requester,
+          now: new Date(),
+        });
+        const started = await withClient(config, (client) => startIncident(client, prepared, config.FIREBREAK_TASK_QUEUE));
+        if (opts.json) {
+          out(JSON.stringify(started, null, 2));
+          return;
+        }
+        const { policy, mode } = prepared.input;
+        out(`Incident ${started.incidentId} is open: ${policy.title} (${policy.id} v${policy.version})${mode === 'dry-run' ? ', dry-run' : ''}, requested by ${requester}.`);
+        out(`Follow it: firebreak status ${started.incidentId}`);
+      } catch (e) {
+        if (e instanceof StartError) throw new UserError(e.message);
+        throw e;
+      }
+    });
+}
+
+/**
+ * The valid policies of FIREBREAK_RUNBOOKS_DIR. A policy file with problems is
+ * skipped rather than blocking every start (an incident is no time to fix an
+ * unrelated runbook); it only matters when it is the one asked for.
+ */
+async function loadPolicies(config: Config, runbookId: string) {
+  const [{ checkRunbooks, displayPath, findRunbookFiles }, { workflowCatalog }] = await Promise.all([
+    import('../../runbooks/index.ts'),
+    import('../../../workflows/catalog.ts'),
+  ]);
+  const dir = config.FIREBREAK_RUNBOOKS_DIR;
+  let files: string[];
+  try {
+    files = await findRunbookFiles(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new UserError(
+        `unknown runbook "${runbookId}": no runbook policies are installed: the runbooks directory ${displayPath(dir)} ${code === 'ENOENT' ? 'does not exist' : 'is not a directory'}; set FIREBREAK_RUNBOOKS_DIR to the directory that holds the runbook policies.`,
+      );
+    }
+    throw e;
+  }
+  const { runbooks, problems } = await checkRunbooks(files, { catalog: workflowCatalog, groups: config.FIREBREAK_APPROVER_GROUPS });
+  const policies = runbooks.map((r) => r.policy);
+  if (!policies.some((p) => p.id === runbookId)) {
+    const skipped = new Set(problems.map((p) => p.file)).size;
+    throw new UserError(unknownRunbookMessage(runbookId, policies.map((p) => p.id), { dir: displayPath(dir), skipped }));
+  }
+  return { policies, catalog: workflowCatalog };
+}
+
+async function readInput(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new UserError(`cannot read --input ${file}: ${why}; give a JSON start request file (see \`firebreak start --help\`).`);
+  }
+}
+
+async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(config);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
