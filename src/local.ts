@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { awsClientConfig, kubeClients, type ClientOverrides } from './clients.ts';
 import { createActivityDeps } from './deps.ts';
@@ -18,9 +18,18 @@ import { preferredPort } from './sandbox/processes.ts';
 import { startSandbox } from './sandbox/servers.ts';
 import { ensureTools } from './sandbox/tools.ts';
 import { createWorker } from './worker/index.ts';
+import { intakeAuthFromConfig, type IntakeAuth } from './intake/auth.ts';
+import { alertSources } from './intake/alert.ts';
+import { localIntakeToken, startIntake } from './intake/index.ts';
 
 /** Credentials moto accepts; they reach only the sandbox on loopback. */
 const sandboxAwsCredentials = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
+
+/** A path relative to the current directory when inside it (for commands to copy). */
+function displayLocal(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+}
 
 export function sandboxParts(config: Pick<Config, 'FIREBREAK_SANDBOX' | 'KUBECONFIG' | 'AWS_ENDPOINT_URL'>) {
   const parts = config.FIREBREAK_SANDBOX ?? [
@@ -76,6 +85,18 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
       onTimelineEvent: (event, incidentId) => log.info({ incidentId, event }, `timeline ${event.type}`),
     });
 
+    // Intake: sources without configured credentials accept the local token (data/intake/local-token).
+    const local = await localIntakeToken(dataDir);
+    const configured = intakeAuthFromConfig(config);
+    const auth: IntakeAuth = Object.fromEntries(alertSources.map((s) => [s, configured[s] ?? { mode: 'bearer', token: local.token }]));
+    let intake: Awaited<ReturnType<typeof startIntake>>;
+    try {
+      intake = await startIntake({ ...effective, FIREBREAK_DATA_DIR: dataDir }, log, { auth });
+    } catch (e) {
+      await connection.close();
+      throw e;
+    }
+
     const envForCli = [
       `TEMPORAL_ADDRESS=${effective.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`,
       ...(effective.TEMPORAL_NAMESPACE === 'default' ? [] : [`TEMPORAL_NAMESPACE=${effective.TEMPORAL_NAMESPACE}`]),
@@ -95,6 +116,7 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
       ...(sandbox.moto
         ? [`  AWS (moto)      ${sandbox.moto.endpoint} (sandbox; demo IAM user ${demoAws?.user}, key ${demoAws?.accessKeyId})`]
         : [`  AWS             ${config.AWS_ENDPOINT_URL ?? 'default credential chain'}, region ${config.AWS_REGION}`]),
+      `  Alert intake    ${intake.url}/v1/alerts/{falco,guardduty,alertmanager,generic} (runbooks: ${intake.runbooks.join(', ') || 'none'}; token ${displayLocal(local.file)})`,
       `  Logs            ${sandboxDir}`,
       '',
       'Try next:',
@@ -102,6 +124,7 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
         ? [`  ${tools.kubectl} --kubeconfig ${sandbox.kubernetes.kubeconfigPath} get pods -A`]
         : []),
       `  ${envForCli} npx firebreak doctor      # can the worker reach Kubernetes and AWS?`,
+      `  curl -sS ${intake.url}/v1/alerts/falco -H "Authorization: Bearer $(cat ${displayLocal(local.file)})" -H 'Content-Type: application/json' --data @test/intake/fixtures/falco/release-agent-escape.json`,
       '',
       'Press Ctrl-C to stop.',
     ];
@@ -111,6 +134,7 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
       // Resolves after SIGINT/SIGTERM: the worker drains in-flight work first.
       await worker.run();
     } finally {
+      await intake.close();
       await connection.close();
     }
   } finally {

@@ -6,6 +6,7 @@ import { TemporalUnreachableError } from '../temporal.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerEvidence } from './commands/evidence.ts';
 import { registerIncidents } from './commands/incidents.ts';
+import { registerIntake } from './commands/intake.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerRunbooks } from './commands/runbooks.ts';
 import { registerServe } from './commands/serve.ts';
@@ -21,6 +22,7 @@ const commands: ((program: Command) => void)[] = [
   registerIncidents,
   registerRunbooks,
   registerEvidence,
+  registerIntake,
 ];
 
 function buildProgram(): Command {

@@ -22,6 +22,21 @@ const port = z.coerce
 const optionalNonEmpty = z.string().min(1, 'expected a non-empty value when set').optional();
 
 const roles = ['worker', 'intake', 'slack'] as const;
+
+/** The alert sources intake serves, as they appear in variable names. */
+export const intakeSourceVariables = ['FALCO', 'GUARDDUTY', 'ALERTMANAGER', 'GENERIC'] as const;
+type IntakeSourceVariable = (typeof intakeSourceVariables)[number];
+
+const intakeSecret = z.string().min(16, 'expected at least 16 characters (a random secret)').optional();
+
+function intakeSourceKeys<S extends IntakeSourceVariable>(source: S) {
+  return {
+    [`FIREBREAK_INTAKE_${source}_AUTH`]: z.enum(['bearer', 'hmac']).optional(),
+    [`FIREBREAK_INTAKE_${source}_TOKEN`]: intakeSecret,
+    [`FIREBREAK_INTAKE_${source}_HMAC_SECRET`]: intakeSecret,
+  } as Record<`FIREBREAK_INTAKE_${S}_AUTH`, z.ZodOptional<z.ZodEnum<{ bearer: 'bearer'; hmac: 'hmac' }>>> &
+    Record<`FIREBREAK_INTAKE_${S}_TOKEN` | `FIREBREAK_INTAKE_${S}_HMAC_SECRET`, typeof intakeSecret>;
+}
 export type Role = (typeof roles)[number];
 
 export const configSchema = z
@@ -129,6 +144,19 @@ export const configSchema = z
       .min(1, 'expected at least 1 day')
       .max(36500, 'expected at most 36500 days (100 years)')
       .default(365),
+    /** Where the intake HTTP server listens: loopback by default; 0.0.0.0 in a container. */
+    FIREBREAK_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
+    /**
+     * Per alert source (FALCO, GUARDDUTY, ALERTMANAGER, GENERIC): how its
+     * webhook authenticates. `bearer` needs FIREBREAK_INTAKE_<SOURCE>_TOKEN;
+     * `hmac` needs FIREBREAK_INTAKE_<SOURCE>_HMAC_SECRET (HMAC-SHA256 over
+     * "<timestamp>.<raw body>", see docs/alerts.md). Unset: whichever of the two
+     * is set. A source with neither answers every request 401.
+     */
+    ...intakeSourceKeys('FALCO'),
+    ...intakeSourceKeys('GUARDDUTY'),
+    ...intakeSourceKeys('ALERTMANAGER'),
+    ...intakeSourceKeys('GENERIC'),
     SLACK_MODE: z.enum(['http', 'socket']).optional(),
     SLACK_BOT_TOKEN: z
       .string()
@@ -147,6 +175,22 @@ export const configSchema = z
         path: ['FIREBREAK_EVIDENCE_S3_BUCKET'],
         message: 'required when FIREBREAK_EVIDENCE_BACKEND=s3 (a bucket created with Object Lock enabled)',
       });
+    }
+    for (const source of intakeSourceVariables) {
+      const mode = c[`FIREBREAK_INTAKE_${source}_AUTH`];
+      const token = c[`FIREBREAK_INTAKE_${source}_TOKEN`];
+      const secret = c[`FIREBREAK_INTAKE_${source}_HMAC_SECRET`];
+      if (mode === 'bearer' && token === undefined) {
+        ctx.addIssue({ code: 'custom', path: [`FIREBREAK_INTAKE_${source}_TOKEN`], message: `required when FIREBREAK_INTAKE_${source}_AUTH=bearer` });
+      } else if (mode === 'hmac' && secret === undefined) {
+        ctx.addIssue({ code: 'custom', path: [`FIREBREAK_INTAKE_${source}_HMAC_SECRET`], message: `required when FIREBREAK_INTAKE_${source}_AUTH=hmac` });
+      } else if (mode === undefined && token !== undefined && secret !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [`FIREBREAK_INTAKE_${source}_AUTH`],
+          message: `required when both FIREBREAK_INTAKE_${source}_TOKEN and FIREBREAK_INTAKE_${source}_HMAC_SECRET are set: "bearer" or "hmac"`,
+        });
+      }
     }
     if (c.SLACK_MODE === undefined) return;
     const need: (keyof typeof c)[] =
@@ -169,6 +213,7 @@ export const secretVariables: ReadonlySet<string> = new Set([
   'SLACK_BOT_TOKEN',
   'SLACK_SIGNING_SECRET',
   'SLACK_APP_TOKEN',
+  ...intakeSourceVariables.flatMap((s) => [`FIREBREAK_INTAKE_${s}_TOKEN`, `FIREBREAK_INTAKE_${s}_HMAC_SECRET`]),
 ]);
 
 /** The names of every variable the schema reads. */

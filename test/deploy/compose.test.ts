@@ -284,6 +284,19 @@ describe('docker-compose.yml, the production-shaped stack', () => {
     expect(config.SLACK_SIGNING_SECRET).toBe(host.SLACK_SIGNING_SECRET);
   });
 
+  it('makes the intake service listen on every interface of its container, so the published port reaches it', () => {
+    const intake = compose.services.intake;
+    expect(intake, 'an intake service').toBeDefined();
+    expect(configOf(intake!).FIREBREAK_INTAKE_HOST).toBe('0.0.0.0');
+  });
+
+  it('hands the alert-source credentials the host exports to the intake service', () => {
+    const host: Env = { FIREBREAK_INTAKE_FALCO_TOKEN: 'falco-token-from-the-host', FIREBREAK_INTAKE_GENERIC_HMAC_SECRET: 'generic-secret-from-the-host' };
+    const config = configOf(compose.services.intake!, host);
+    expect(config.FIREBREAK_INTAKE_FALCO_TOKEN).toBe(host.FIREBREAK_INTAKE_FALCO_TOKEN);
+    expect(config.FIREBREAK_INTAKE_GENERIC_HMAC_SECRET).toBe(host.FIREBREAK_INTAKE_GENERIC_HMAC_SECRET);
+  });
+
   it('points every Firebreak service at the compose service that runs the Temporal server', () => {
     const [serverName, server] = temporalServer();
     const frontendPort = containerEnvironment(server, operatorHost).FRONTEND_GRPC_PORT ?? '7233';

@@ -1,0 +1,130 @@
+/**
+ * `firebreak route --source <source> <file>`: what intake would do with an
+ * alert, without starting anything; and `firebreak alerts unrouted`: the
+ * alerts intake accepted that matched no runbook.
+ */
+import { readFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { getConfig } from '../../config/index.ts';
+import type { UnroutedRecord } from '../../intake/service.ts';
+import { out, UserError } from '../io.ts';
+
+const sources = ['falco', 'guardduty', 'alertmanager', 'generic'] as const;
+
+function describeEntities(entities: Record<string, string>): string {
+  const parts = Object.entries(entities).map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? '(none)' : parts.join(' ');
+}
+
+export function registerIntake(program: Command): void {
+  program
+    .command('route')
+    .description('Show how intake would route an alert payload (normalised alert, runbook, correlation key, auto-containment) without starting anything.')
+    .addOption(new Option('--source <source>', 'the endpoint the payload would be posted to').choices(sources).makeOptionMandatory())
+    .option('--runbooks <dir>', 'policy directory (default: FIREBREAK_RUNBOOKS_DIR)')
+    .option('--json', 'print the result as JSON')
+    .argument('<file>', 'the payload, as the source sends it (JSON)')
+    .action(async (file: string, opts: { source: (typeof sources)[number]; runbooks?: string; json?: boolean }) => {
+      const config = getConfig();
+      const [{ normaliseBody, InvalidPayloadError }, { routeAlert }, { loadPoliciesForRouting }] = await Promise.all([
+        import('../../intake/normalise.ts'),
+        import('../../intake/router.ts'),
+        import('../../intake/policies.ts'),
+      ]);
+      let body: string;
+      try {
+        body = await readFile(file, 'utf8');
+      } catch (e) {
+        throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
+      let alerts;
+      try {
+        alerts = normaliseBody(opts.source, body, new Date().toISOString());
+      } catch (e) {
+        if (e instanceof InvalidPayloadError) {
+          throw new UserError(
+            `${file} is not a valid ${opts.source} payload (intake would answer 400):\n${e.problems.map((p) => `  ${p.path === '' ? '(body)' : p.path}: ${p.message}`).join('\n')}`,
+          );
+        }
+        throw e;
+      }
+      const loaded = await loadPoliciesForRouting(opts.runbooks ?? config.FIREBREAK_RUNBOOKS_DIR, config.FIREBREAK_APPROVER_GROUPS).catch((e: unknown) => {
+        throw e instanceof Error && e.name === 'RunbookValidationError' ? new UserError(e.message) : e;
+      });
+      for (const note of loaded.notes) process.stderr.write(`firebreak: note: ${note}\n`);
+      const results = alerts.map((alert) => ({
+        alert,
+        routes: routeAlert(alert, loaded.policies).map((r) => ({
+          runbook: r.policy.id,
+          version: r.policy.version,
+          workflow: r.policy.workflow,
+          correlationKey: r.correlationKey,
+          incidentId: r.incidentId,
+          autoContain: r.autoContainSteps,
+          targets: r.targets,
+        })),
+      }));
+      if (opts.json) {
+        out(JSON.stringify({ alerts: results }, null, 2));
+        return;
+      }
+      results.forEach(({ alert, routes }, i) => {
+        if (i > 0) out('');
+        out(`Alert ${alerts.length > 1 ? `${i + 1} of ${alerts.length} ` : ''}(${alert.source}, ${alert.status}, ${alert.severity})`);
+        out(`  id          ${alert.id}`);
+        out(`  rule        ${alert.rule}`);
+        out(`  summary     ${alert.summary}`);
+        out(`  time        ${alert.time}`);
+        out(`  entities    ${describeEntities(alert.entities as Record<string, string>)}`);
+        if (Object.keys(alert.labels).length > 0) out(`  labels      ${describeEntities(alert.labels)}`);
+        if (routes.length === 0) {
+          out(
+            alert.status === 'resolved'
+              ? 'No runbook matches: intake would store it as unrouted (firebreak alerts unrouted).'
+              : 'No runbook matches: intake would accept it and store it as unrouted (firebreak alerts unrouted).',
+          );
+          return;
+        }
+        for (const r of routes) {
+          out(`Runbook ${r.runbook} v${r.version} (workflow ${r.workflow})`);
+          out(`  correlation key  ${r.correlationKey}`);
+          out(`  incident id      ${r.incidentId}`);
+          out(`  targets          ${r.targets.map((t) => `${t.kind}:${t.id}`).join(', ')}`);
+          if (alert.status === 'resolved') out('  resolved         recorded on the open incident\'s timeline (stored as unrouted if none is open)');
+          else {
+            out(
+              r.autoContain.length > 0
+                ? `  auto-containment yes: ${r.autoContain.join(', ')} run${r.autoContain.length === 1 ? 's' : ''} without waiting for approval (when this alert opens the incident)`
+                : '  auto-containment no: every gated step waits for a human',
+            );
+          }
+        }
+      });
+    });
+
+  const alertsCommand = program.command('alerts').description('Alerts intake accepted.');
+  alertsCommand
+    .command('unrouted')
+    .description('List the alerts intake stored because no runbook matched them (or a resolved alert found no open incident).')
+    .option('--json', 'print the records as JSON, raw payloads included')
+    .action(async (opts: { json?: boolean }) => {
+      const config = getConfig();
+      const [{ unroutedFile }, { JsonLines }] = await Promise.all([import('../../intake/service.ts'), import('../../intake/store.ts')]);
+      const store = new JsonLines<UnroutedRecord>(unroutedFile(config.FIREBREAK_DATA_DIR));
+      const records = await store.list();
+      if (opts.json) {
+        out(JSON.stringify(records, null, 2));
+        return;
+      }
+      if (records.length === 0) {
+        out(`No unrouted alerts (${store.file}).`);
+        return;
+      }
+      for (const r of records) {
+        out(`${r.storedAt}  ${r.alert.source.padEnd(12)} ${r.alert.severity.padEnd(8)} ${r.alert.rule}  [${r.reason}]`);
+        out(`  ${r.alert.summary}`);
+        out(`  id ${r.alert.id}; entities ${describeEntities(r.alert.entities as Record<string, string>)}`);
+      }
+      out(`${records.length} unrouted alert${records.length === 1 ? '' : 's'} in ${store.file}`);
+    });
+}

@@ -1,0 +1,63 @@
+/**
+ * The one shape every alert source is normalised to. Routing, correlation and
+ * the incident's trigger are computed from it; `raw` keeps the payload exactly
+ * as the source sent it, as evidence.
+ */
+import type { TriggerInfo } from '../../workflows/engine/types.ts';
+
+export const alertSources = ['falco', 'guardduty', 'alertmanager', 'generic'] as const;
+export type AlertSource = (typeof alertSources)[number];
+
+export type Severity = TriggerInfo['severity'];
+export const severityOrder: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+
+export function severityRank(s: Severity): number {
+  return severityOrder.indexOf(s);
+}
+
+/** What an alert is about, as far as its source says. Every field is optional. */
+export interface AlertEntities {
+  cluster?: string;
+  namespace?: string;
+  pod?: string;
+  container?: string;
+  node?: string;
+  image?: string;
+  account?: string;
+  region?: string;
+  /** The IAM principal (user or role name) or Kubernetes user involved. */
+  principal?: string;
+  accessKey?: string;
+}
+
+export interface Alert {
+  source: AlertSource;
+  /** The source's id of the alert (Falcosidekick uuid, finding id, fingerprint, …) or a content hash. */
+  id: string;
+  /** When the source says the alert happened (ISO 8601). */
+  time: string;
+  /** When Firebreak received it (ISO 8601). */
+  receivedAt: string;
+  /** `resolved` only for sources that say so (Alertmanager, generic). */
+  status: 'firing' | 'resolved';
+  severity: Severity;
+  /** Falco rule, GuardDuty finding type, Alertmanager alertname, generic rule. */
+  rule: string;
+  summary: string;
+  /** Labels that policies can match (Alertmanager labels, generic labels, Falco tags as `tag:<name>`). */
+  labels: Record<string, string>;
+  entities: AlertEntities;
+  /** A correlation key the sender chose (generic alerts only); otherwise derived from the entities. */
+  correlationKey?: string;
+  /** The payload as received (for Alertmanager: the one alert of the group, plus the group's fields). */
+  raw: unknown;
+}
+
+/** Drops undefined and empty values so entities only list what is known. */
+export function compactEntities(e: { [K in keyof AlertEntities]?: string | null | undefined }): AlertEntities {
+  const out: AlertEntities = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (typeof v === 'string' && v.trim() !== '') out[k as keyof AlertEntities] = v.trim();
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+/**
+ * Routing: which runbooks an alert starts (their policies' `triggers`), under
+ * which correlation key, with which targets, and which steps its policy lets
+ * run without waiting for a human (`autoContain`). Pure: no I/O, so
+ * `firebreak route` and the server decide alike.
+ */
+import type { IncidentInput, Target, TriggerInfo } from '../../workflows/engine/types.ts';
+import { incidentIdFor } from '../incidents.ts';
+import type { AlertMatcher, RunbookPolicy } from '../runbooks/schema.ts';
+import { severityRank, type Alert } from './alert.ts';
+
+/** Exact names, or a prefix ending in `*` (e.g. `Execution:Runtime/*`). */
+function nameMatches(patterns: readonly string[], name: string): boolean {
+  return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
+}
+
+/** Whether an alert satisfies a matcher: every field the matcher gives must hold. */
+export function matches(alert: Alert, m: AlertMatcher): boolean {
+  if (m.source !== alert.source) return false;
+  if (m.rules !== undefined && !nameMatches(m.rules, alert.rule)) return false;
+  if (m.findingTypes !== undefined && !(alert.source === 'guardduty' && nameMatches(m.findingTypes, alert.rule))) return false;
+  if (m.minSeverity !== undefined && severityRank(alert.severity) < severityRank(m.minSeverity)) return false;
+  if (m.labels !== undefined && !Object.entries(m.labels).every(([k, v]) => alert.labels[k] === v)) return false;
+  return true;
+}
+
+/**
+ * The correlation key: alerts with the same key join the same incident of a
+ * runbook. Most specific entity first: a pod (cluster + namespace + pod), an
+ * AWS principal (account + principal, or its access key), a node, an image;
+ * otherwise the source and rule. A generic alert may set its own.
+ */
+export function correlationKeyFor(alert: Alert): string {
+  if (alert.correlationKey !== undefined) return alert.correlationKey;
+  const e = alert.entities;
+  if (e.pod !== undefined) return [e.cluster ?? '-', e.namespace ?? '-', e.pod].join(':');
+  if (e.principal !== undefined || e.accessKey !== undefined) return [e.account ?? '-', e.principal ?? e.accessKey].join(':');
+  if (e.node !== undefined) return [e.cluster ?? '-', 'node', e.node].join(':');
+  if (e.image !== undefined) return `image:${e.image}`;
+  return `${alert.source}:${alert.rule}`;
+}
+
+function attributes(pairs: Record<string, string | undefined>): { attributes?: Record<string, string> } {
+  const a = Object.fromEntries(Object.entries(pairs).filter((kv): kv is [string, string] => kv[1] !== undefined));
+  return Object.keys(a).length === 0 ? {} : { attributes: a };
+}
+
+/** What the incident acts on, from the alert's entities. */
+export function targetsFor(alert: Alert): Target[] {
+  const e = alert.entities;
+  const targets: Target[] = [];
+  if (e.pod !== undefined) {
+    targets.push({
+      kind: 'pod',
+      id: `${e.namespace ?? 'default'}/${e.pod}`,
+      ...attributes({ cluster: e.cluster, container: e.container, image: e.image, node: e.node }),
+    });
+  }
+  if (e.node !== undefined) targets.push({ kind: 'node', id: e.node, ...attributes({ cluster: e.cluster }) });
+  if (e.accessKey !== undefined) {
+    targets.push({ kind: 'access-key', id: e.accessKey, ...attributes({ account: e.account, principal: e.principal, region: e.region }) });
+  }
+  if (e.principal !== undefined && (e.accessKey !== undefined || e.account !== undefined)) {
+    const role = alert.labels.userType === 'AssumedRole' || alert.labels.userType === 'Role';
+    targets.push({ kind: role ? 'role' : 'iam-user', id: e.principal, ...attributes({ account: e.account }) });
+  }
+  if (e.image !== undefined && e.pod === undefined) targets.push({ kind: 'image', id: e.image });
+  if (targets.length === 0 && e.namespace !== undefined) targets.push({ kind: 'namespace', id: e.namespace, ...attributes({ cluster: e.cluster }) });
+  if (targets.length === 0) targets.push({ kind: 'other', id: correlationKeyFor(alert) });
+  return targets;
+}
+
+/** The alert as the incident records it (no raw payload: workflow inputs stay small). */
+export function triggerFor(alert: Alert): TriggerInfo {
+  return {
+    source: alert.source,
+    alertId: alert.id,
+    rule: alert.rule,
+    severity: alert.severity,
+    summary: alert.summary.length > 1000 ? `${alert.summary.slice(0, 999)}…` : alert.summary,
+    receivedAt: alert.receivedAt,
+  };
+}
+
+export interface Route {
+  policy: RunbookPolicy;
+  correlationKey: string;
+  incidentId: string;
+  /** Steps whose gates the policy's `autoContain` lifts for this alert; empty when a human decides. */
+  autoContainSteps: string[];
+  targets: Target[];
+}
+
+/** Every runbook whose triggers match the alert, in the order the policies are given. */
+export function routeAlert(alert: Alert, policies: readonly RunbookPolicy[]): Route[] {
+  const correlationKey = correlationKeyFor(alert);
+  return policies
+    .filter((p) => p.triggers.some((t) => matches(alert, t)))
+    .map((policy) => ({
+      policy,
+      correlationKey,
+      incidentId: incidentIdFor(policy.id, correlationKey),
+      autoContainSteps: [...new Set(policy.autoContain.filter((r) => matches(alert, r.when)).flatMap((r) => r.steps))],
+      targets: targetsFor(alert),
+    }));
+}
+
+/** The workflow input for a routed alert (without the incident id, which the correlation key gives). */
+export function incidentInputFor(
+  alert: Alert,
+  route: Route,
+  o: { groups: Record<string, string[]>; mode: IncidentInput['mode'] },
+): Omit<IncidentInput, 'incidentId'> {
+  return {
+    policy: route.policy,
+    groups: o.groups,
+    // Nobody asked: the alert did. No human is barred from approving as the requester.
+    requester: `alert:${alert.source}`,
+    mode: o.mode,
+    trigger: triggerFor(alert),
+    targets: route.targets,
+    ...(route.autoContainSteps.length === 0 ? {} : { autoContainSteps: route.autoContainSteps }),
+  };
+}

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Alert, AlertSource } from '../alert.ts';
+
+/** One alert source: how its payload is validated and turned into Alerts. */
+export interface SourceAdapter<T = unknown> {
+  source: AlertSource;
+  schema: z.ZodType<T>;
+  /** One payload may carry several alerts (Alertmanager groups). */
+  normalise(payload: T, receivedAt: string): Alert[];
+}
+
+/** A timestamp as sources write it (any sub-second precision, `Z` or an offset), kept as given. */
+export const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'expected an ISO 8601 timestamp' });
+
+/** ISO 8601 in milliseconds, UTC; the input when it cannot be parsed (validated earlier). */
+export function isoTime(s: string): string {
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? s : new Date(ms).toISOString();
+}
+
+/** A stable id for alerts whose source gives none: the hash of what identifies them. */
+export function contentId(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
+}
+
+export function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}

@@ -1,0 +1,107 @@
+/**
+ * A GuardDuty finding as EventBridge delivers it (detail-type "GuardDuty
+ * Finding"): IAM access-key findings carry `resource.accessKeyDetails`; EKS
+ * audit-log and runtime findings carry `resource.eksClusterDetails` and
+ * `resource.kubernetesDetails`.
+ */
+import { z } from 'zod';
+import { compactEntities, type Severity } from '../alert.ts';
+import { isoTime, timestamp, type SourceAdapter } from './common.ts';
+
+const loose = <T extends z.ZodRawShape>(shape: T) => z.object(shape).loose();
+const optionalText = z.string().nullish();
+
+const finding = loose({
+  schemaVersion: z.string().optional(),
+  accountId: z.string().min(1),
+  region: z.string().min(1),
+  id: z.string().min(1),
+  arn: z.string().optional(),
+  type: z.string().min(1),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  severity: z.number().min(0).max(10),
+  createdAt: timestamp.optional(),
+  updatedAt: timestamp,
+  resource: loose({
+    resourceType: z.string().min(1),
+    accessKeyDetails: loose({
+      accessKeyId: optionalText,
+      principalId: optionalText,
+      userName: optionalText,
+      userType: optionalText,
+    }).optional(),
+    eksClusterDetails: loose({ name: optionalText, arn: optionalText }).optional(),
+    kubernetesDetails: loose({
+      kubernetesWorkloadDetails: loose({
+        name: optionalText,
+        type: optionalText,
+        namespace: optionalText,
+        containers: z.array(loose({ name: optionalText, image: optionalText })).optional(),
+      }).optional(),
+      kubernetesUserDetails: loose({ username: optionalText }).optional(),
+    }).optional(),
+    instanceDetails: loose({ instanceId: optionalText }).optional(),
+  }),
+  service: loose({ count: z.number().optional() }).optional(),
+});
+
+export const guarddutyPayload = loose({
+  version: z.string().optional(),
+  id: z.string().optional(),
+  'detail-type': z.literal('GuardDuty Finding', { error: 'expected "GuardDuty Finding" (an EventBridge GuardDuty event)' }),
+  source: z.literal('aws.guardduty', { error: 'expected "aws.guardduty"' }),
+  account: z.string().optional(),
+  time: timestamp.optional(),
+  region: z.string().optional(),
+  detail: finding,
+});
+export type GuardDutyPayload = z.output<typeof guarddutyPayload>;
+
+/** GuardDuty's bands: 1.0–3.9 low, 4.0–6.9 medium, 7.0–8.9 high, 9.0–10.0 critical. */
+function severityOf(n: number): Severity {
+  if (n >= 9) return 'critical';
+  if (n >= 7) return 'high';
+  if (n >= 4) return 'medium';
+  if (n >= 1) return 'low';
+  return 'info';
+}
+
+export const guardduty: SourceAdapter<GuardDutyPayload> = {
+  source: 'guardduty',
+  schema: guarddutyPayload,
+  normalise(p, receivedAt) {
+    const d = p.detail;
+    const key = d.resource.accessKeyDetails;
+    const workload = d.resource.kubernetesDetails?.kubernetesWorkloadDetails;
+    const container = workload?.containers?.[0];
+    const isPod = workload?.type?.toLowerCase() === 'pods';
+    return [
+      {
+        source: 'guardduty',
+        id: d.id,
+        time: isoTime(d.updatedAt),
+        receivedAt,
+        status: 'firing',
+        severity: severityOf(d.severity),
+        rule: d.type,
+        summary: d.title ?? d.description ?? d.type,
+        labels: { resourceType: d.resource.resourceType, ...(key?.userType ? { userType: key.userType } : {}) },
+        entities: compactEntities({
+          account: d.accountId,
+          region: d.region,
+          accessKey: key?.accessKeyId,
+          principal: key?.userName ?? d.resource.kubernetesDetails?.kubernetesUserDetails?.username,
+          cluster: d.resource.eksClusterDetails?.name,
+          namespace: workload?.namespace,
+          // A pod's own name; for a Deployment, DaemonSet… the workload is named instead.
+          pod: isPod ? workload?.name : undefined,
+          container: container?.name,
+          image: container?.image,
+          node: d.resource.instanceDetails?.instanceId,
+        }),
+        raw: p,
+      },
+    ];
+  },
+};

@@ -1,0 +1,144 @@
+// Shared set-up for the intake tests: fixtures, test policies, and an intake
+// server on loopback delivering to the engine test workflow on the dev server.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { pino } from 'pino';
+import { afterAll } from 'vitest';
+import type { AlertSource } from '../../src/intake/alert.ts';
+import type { IntakeAuth } from '../../src/intake/auth.ts';
+import { temporalDelivery } from '../../src/intake/deliver.ts';
+import { IntakeService } from '../../src/intake/service.ts';
+import { startIntakeServer, type IntakeServer } from '../../src/intake/server.ts';
+import { runbookPolicy, type RunbookPolicy } from '../../src/runbooks/schema.ts';
+
+export const fixturesDir = path.join(import.meta.dirname, 'fixtures');
+
+export async function fixture(name: string): Promise<string> {
+  return readFile(path.join(fixturesDir, name), 'utf8');
+}
+
+export async function fixtureJson(name: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await fixture(name)) as Record<string, unknown>;
+}
+
+export const releaseAgentRule = 'Detect release_agent File Container Escapes';
+
+const steps = [
+  { id: 'collect', description: 'seal evidence', gate: 'none' },
+  {
+    id: 'isolate',
+    description: 'quarantine the pod',
+    gate: { approvers: ['cli:alice', 'cli:bob'], required: 1, timeout: '30m', onTimeout: 'deny' },
+  },
+  {
+    id: 'cordon',
+    description: 'cordon the node',
+    gate: { approvers: ['cli:alice', 'cli:bob'], required: 1, timeout: '30m', onTimeout: 'deny' },
+  },
+];
+
+function policy(id: string, title: string, triggers: unknown[], autoContain: unknown[] = []): RunbookPolicy {
+  return runbookPolicy.parse({
+    id,
+    version: 1,
+    title,
+    summary: `${title} (intake test)`,
+    workflow: 'engineTestWorkflow',
+    triggers,
+    steps,
+    autoContain,
+    rollback: { gate: 'none' },
+  });
+}
+
+/**
+ * Three runbooks on the engine test workflow. `suffix` keeps the ids (and so
+ * the incident ids) of one test apart from another's.
+ */
+export function testPolicies(suffix: string): { escape: RunbookPolicy; credentials: RunbookPolicy; miner: RunbookPolicy; all: RunbookPolicy[] } {
+  const escape = policy(
+    `escape-${suffix}`,
+    'Container escape',
+    [
+      { source: 'falco', rules: [releaseAgentRule, 'Terminal shell in container'], minSeverity: 'low' },
+      { source: 'guardduty', findingTypes: ['PrivilegeEscalation:Runtime/*', 'Execution:Runtime/*'] },
+    ],
+    [{ when: { source: 'falco', rules: [releaseAgentRule], minSeverity: 'critical' }, steps: ['isolate'] }],
+  );
+  const credentials = policy(`credentials-${suffix}`, 'Credential compromise', [
+    { source: 'guardduty', findingTypes: ['UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS'] },
+    { source: 'generic', rules: ['aws-access-key-in-public-repo'] },
+  ]);
+  const miner = policy(`miner-${suffix}`, 'Cryptominer', [{ source: 'alertmanager', labels: { alertname: 'KubePodCryptominerSuspected' } }]);
+  return { escape, credentials, miner, all: [escape, credentials, miner] };
+}
+
+export const tokens: Record<AlertSource, string> = {
+  falco: 'falco-token-0123456789abcdef',
+  guardduty: 'guardduty-token-0123456789abcdef',
+  alertmanager: 'alertmanager-token-0123456789',
+  generic: 'generic-token-0123456789abcdef',
+};
+
+export const bearerAuth: IntakeAuth = {
+  falco: { mode: 'bearer', token: tokens.falco },
+  guardduty: { mode: 'bearer', token: tokens.guardduty },
+  alertmanager: { mode: 'bearer', token: tokens.alertmanager },
+  generic: { mode: 'bearer', token: tokens.generic },
+};
+
+export const silentLog = pino({ level: 'silent' });
+
+export async function tempDataDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'firebreak-intake-'));
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** An intake server on an ephemeral loopback port; closed after the file. */
+export async function startTestIntake(o: {
+  client: Client;
+  taskQueue: string;
+  policies: RunbookPolicy[];
+  auth?: IntakeAuth;
+  dataDir?: string;
+  ready?: () => Promise<void>;
+  now?: () => number;
+}): Promise<IntakeServer & { service: IntakeService; dataDir: string }> {
+  const dataDir = o.dataDir ?? (await tempDataDir());
+  const delivery = temporalDelivery(o.client);
+  const service = new IntakeService({ delivery, policies: o.policies, groups: {}, taskQueue: o.taskQueue, dataDir, log: silentLog });
+  const server = await startIntakeServer({
+    service,
+    auth: o.auth ?? bearerAuth,
+    ready: o.ready ?? delivery.ping,
+    log: silentLog,
+    host: '127.0.0.1',
+    port: 0,
+    ...(o.now === undefined ? {} : { now: o.now }),
+  });
+  afterAll(() => server.close());
+  return { ...server, service, dataDir };
+}
+
+export interface PostResult {
+  status: number;
+  body: Record<string, unknown> & {
+    alerts?: { alertId: string; unrouted?: string; incidents: { runbook: string; incidentId: string; new?: boolean; runId?: string; recorded?: boolean; autoContain: string[] }[] }[];
+    problems?: { path: string; message: string }[];
+    message?: string;
+    error?: string;
+  };
+}
+
+/** POSTs an alert body with the source's bearer token unless headers say otherwise. */
+export async function postAlert(base: string, source: AlertSource, body: string, headers: Record<string, string> = {}): Promise<PostResult> {
+  const res = await fetch(`${base}/v1/alerts/${source}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[source]}`, ...headers },
+    body,
+  });
+  return { status: res.status, body: (await res.json()) as PostResult['body'] };
+}
