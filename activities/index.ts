@@ -1,4 +1,5 @@
 import { createEvidenceActivities, type EvidenceStore } from './evidence/index.ts';
+import { createKubernetesActivities } from './kubernetes/index.ts';
 import { createNotifyActivities, type Notifier } from './notify.ts';
 import { createPreflightActivities, type PreflightDeps } from './preflight.ts';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPreflightActivities(deps),
     ...createNotifyActivities(deps),
     ...createEvidenceActivities(deps.evidence),
+    ...createKubernetesActivities(deps),
   };
 }
 

@@ -5,7 +5,8 @@ import type { IncidentInput } from '../workflows/engine/types.ts';
 
 /**
  * The incident id (= workflow id) for a runbook and a correlation key, e.g.
- * `container-escape/prod-eu:shop:storefront-x7k2p-1a2b3c4d`: readable, and the
+ * `container-escape.prod-eu:shop:storefront-x7k2p-1a2b3c4d`: readable, usable as a
+ * file and object name (the evidence store keys incidents by it), and the
  * same for every alert with the same key, so repeats join the open incident.
  */
 export function incidentIdFor(runbookId: string, correlationKey: string): string {
@@ -15,7 +16,7 @@ export function incidentIdFor(runbookId: string, correlationKey: string): string
     .replace(/^-+|-+$/g, '')
     .slice(0, 80);
   const hash = createHash('sha256').update(`${runbookId}\0${correlationKey}`).digest('hex').slice(0, 8);
-  return `${runbookId}/${slug}-${hash}`;
+  return `${runbookId}.${slug}-${hash}`;
 }
 
 export interface OpenIncident {

@@ -11,4 +11,6 @@
  * Workflow code imports nothing but types from src/, so the type is inline
  * (it is the same shape as `WorkflowCatalog` in src/runbooks/loader.ts).
  */
-export const workflowCatalog: Record<string, { steps: readonly string[] }> = {};
+export const workflowCatalog: Record<string, { steps: readonly string[] }> = {
+  containerEscape: { steps: ['collect-evidence', 'isolate-pod', 'detach-from-rotation', 'cordon-node', 'offer-credential-compromise', 'delete-pod'] },
+};

@@ -1,2 +1,3 @@
 // Every workflow the worker registers. The worker bundles this file.
 export { preflight } from './preflight.ts';
+export { containerEscape } from './containerEscape.ts';

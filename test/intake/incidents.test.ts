@@ -44,7 +44,7 @@ describe('a Falco alert', () => {
     expect(r.status).toBe(200);
     const [incident] = r.body.alerts?.[0]?.incidents ?? [];
     expect(incident).toMatchObject({ runbook: policies.escape.id, new: true, correlationKey: '-:demo-shop:web-1' });
-    expect(incident?.incidentId.startsWith(`${policies.escape.id}/`)).toBe(true);
+    expect(incident?.incidentId.startsWith(`${policies.escape.id}.`)).toBe(true);
     const status = await waitForStatus(client.workflow.getHandle(incident!.incidentId), awaiting('isolate'));
     expect(status.trigger).toMatchObject({ source: 'falco', rule: 'Terminal shell in container', severity: 'low' });
     expect(status.targets[0]).toMatchObject({ kind: 'pod', id: 'demo-shop/web-1' });

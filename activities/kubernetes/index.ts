@@ -1,0 +1,51 @@
+import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import type { EvidenceStore } from '../evidence/index.ts';
+import { Containment } from './containment.ts';
+import { kubeFailure } from './errors.ts';
+import { EvidenceCapture, type CaptureInput, type CaptureResult } from './evidence.ts';
+import type { KubeActionResult, KubeMode, PodRef } from './types.ts';
+
+export { type CaptureInput, type CaptureResult } from './evidence.ts';
+export type { DetachResult } from './containment.ts';
+export { kubeFailure } from './errors.ts';
+export * from './names.ts';
+export type { KubeActionResult, KubeMode, PodFacts, PodRef } from './types.ts';
+
+export interface KubernetesDeps {
+  kube: { config: KubeConfig; core: CoreV1Api } | undefined;
+  evidence: EvidenceStore;
+}
+
+/**
+ * The container-escape runbook's Kubernetes activities: evidence capture and
+ * idempotent containment, each write sent with dryRun=All in dry-run mode.
+ */
+export function createKubernetesActivities(deps: KubernetesDeps) {
+  let clients: { capture: EvidenceCapture; contain: Containment } | undefined;
+  const kube = () => {
+    if (deps.kube === undefined) {
+      throw ApplicationFailure.create({
+        type: kubeFailure.notConfigured,
+        nonRetryable: true,
+        message: 'No Kubernetes cluster is configured for this worker: set KUBECONFIG.',
+      });
+    }
+    clients ??= { capture: new EvidenceCapture(deps.kube.config, deps.kube.core, deps.evidence), contain: new Containment(deps.kube.config, deps.kube.core) };
+    return clients;
+  };
+  // Arrow functions: Temporal calls activities detached from this object.
+  return {
+    /** Seals the pod, its owners, node, service account and bindings, NetworkPolicies, events and logs; returns references only. */
+    captureContainerEscapeEvidence: async (input: CaptureInput): Promise<CaptureResult> => kube().capture.capture(input),
+    quarantinePod: async (ref: PodRef): Promise<KubeActionResult> => kube().contain.quarantine(ref),
+    releasePod: async (ref: PodRef): Promise<string> => kube().contain.release(ref),
+    detachPodFromRotation: async (ref: PodRef) => kube().contain.detach(ref),
+    restorePodLabels: async (ref: PodRef & { labels: Record<string, string> }): Promise<string> => kube().contain.restoreLabels(ref),
+    cordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<KubeActionResult> => kube().contain.cordon(input),
+    uncordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<string> => kube().contain.uncordon(input),
+    deletePod: async (ref: PodRef & { uid: string }): Promise<KubeActionResult> => kube().contain.deletePod(ref),
+  };
+}
+
+export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;
