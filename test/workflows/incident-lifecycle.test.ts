@@ -69,6 +69,23 @@ describe('incident lifecycle', () => {
     ]);
   });
 
+  it('rolls back while a later step still awaits approval: that step is settled, skipped, and nothing after it runs', async () => {
+    const handle = await startIncident(client, taskQueue, testInput(testPolicy()));
+    await waitForStatus(handle, awaiting('isolate'));
+    await handle.executeUpdate(decideUpdate, approve('isolate'));
+    await waitForStatus(handle, awaiting('cordon'));
+    const state = await handle.executeUpdate(rollbackUpdate, { args: [{ actor: 'cli:bob', reason: 'wrong pod' }] });
+    expect(state).toMatchObject({ id: 'rollback', status: 'approved' });
+    const status = await waitForStatus(handle, (s) => s.phase === 'rolled-back');
+    expect(status.pendingApprovals).toEqual([]);
+    expect(status.steps.find((s) => s.id === 'cordon')).toMatchObject({ status: 'denied', settledBy: 'rolled-back' });
+    const place = world.of(handle.workflowId);
+    expect(place.calls).toEqual(['seal:pod.json', 'isolate:live', 'unisolate']);
+    expect(place.isolated).toBe(false);
+    const skipped = (await handle.query(timelineQuery)).find((e) => e.type === 'action.skipped' && e.step === 'cordon');
+    expect(skipped?.data).toMatchObject({ why: 'the incident was rolled back' });
+  });
+
   it('records a failed compensation and still runs the others', async () => {
     const handle = await containedIncident();
     const place = world.of(handle.workflowId);

@@ -45,6 +45,20 @@ export class Gates {
     return s;
   }
 
+  /**
+   * Settles every step still waiting for a decision as denied, because the
+   * incident was rolled back; the waiting `pass` calls return false.
+   */
+  supersede(except: string): void {
+    for (const s of this.states.values()) {
+      if (s.id !== except && s.status === 'awaiting-approval') {
+        s.status = 'denied';
+        s.settledBy = 'rolled-back';
+        delete s.deadline;
+      }
+    }
+  }
+
   /** Returns a settled gate to its initial state, so it can be asked again (rollback). */
   reset(step: string): void {
     const s = this.state(step);

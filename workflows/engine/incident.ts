@@ -56,6 +56,11 @@ export class Incident {
   private closed = false;
   private startSignalSeen = false;
   private rollbackRequest: { actor: string; reason?: string } | undefined;
+  /** Containment actions running right now: a rollback waits for them before undoing. */
+  private actionsInFlight = 0;
+  /** Set once a rollback ran: no further step or action runs. */
+  private halted = false;
+  private rollbacks: Promise<void> | undefined;
 
   constructor(
     readonly input: IncidentInput,
@@ -117,6 +122,8 @@ export class Incident {
     });
     setHandler(timelineQuery, () => [...timeline.all()]);
     setHandler(statusQuery, () => this.status());
+    // Rollback can be asked for at any time, also while steps still run or wait.
+    this.rollbacks = this.serveRollbacks();
   }
 
   status(): IncidentStatus {
@@ -173,11 +180,22 @@ export class Incident {
    * the gate denied it (recorded as skipped).
    */
   async gated(step: string, body: () => Promise<void>): Promise<boolean> {
-    this.currentStep = step;
     const state = this.gates.state(step);
+    if (this.halted) {
+      state.status = 'skipped';
+      this.timeline.append('action.skipped', { action: step, why: 'the incident was rolled back' }, { step });
+      return false;
+    }
+    this.currentStep = step;
     try {
-      if (!(await this.gates.pass(step))) {
-        this.timeline.append('action.skipped', { action: step, why: `the gate was ${state.settledBy === 'votes' ? 'denied' : 'not passed before its deadline'}` }, { step });
+      if (!(await this.gates.pass(step)) || this.halted) {
+        const why =
+          this.halted || state.settledBy === 'rolled-back'
+            ? 'the incident was rolled back'
+            : state.settledBy === 'votes'
+              ? 'the gate was denied'
+              : 'the gate was not passed before its deadline';
+        this.timeline.append('action.skipped', { action: step, why }, { step });
         return false;
       }
       state.status = 'running';
@@ -204,7 +222,12 @@ export class Incident {
         message: `Refusing "${spec.action}" in step "${step}": no evidence is sealed yet. A runbook captures evidence before containment changes anything.`,
       });
     }
+    if (this.halted) {
+      this.timeline.append('action.skipped', { action: spec.action, why: 'the incident was rolled back' }, { step });
+      return undefined;
+    }
     this.actions += 1;
+    this.actionsInFlight += 1;
     this.timeline.append('action.started', { action: spec.action, mode: this.input.mode, ...target }, { step });
     try {
       const result = await spec.run();
@@ -222,20 +245,37 @@ export class Incident {
       this.gates.state(step).status = 'failed';
       this.timeline.append('action.failed', { action: spec.action, ...target, ...describeFailure(e) }, { step });
       return undefined;
+    } finally {
+      this.actionsInFlight -= 1;
     }
   }
 
   /**
-   * Keeps the incident open after its steps: serves rollback requests (gated
-   * by the policy) until someone closes it.
+   * Keeps the incident open after its steps, so that it can still be rolled
+   * back, until someone closes it.
    */
   async holdOpen(): Promise<void> {
+    await condition(() => this.closed);
+    await this.rollbacks;
+    await condition(allHandlersFinished);
+  }
+
+  /**
+   * Serves rollback requests for the incident's whole life: each passes the
+   * policy's rollback gate, then stops the runbook (steps still waiting are
+   * settled as denied), waits for running actions, and runs the undos newest
+   * first. A denied rollback leaves the incident as it was.
+   */
+  private async serveRollbacks(): Promise<void> {
     for (;;) {
       await condition(() => this.closed || this.rollbackRequest !== undefined);
-      if (this.closed) break;
+      if (this.closed) return;
       const request = this.rollbackRequest!;
       this.phase = 'rolling-back';
       if (await this.gates.pass(rollbackStep)) {
+        this.halted = true;
+        this.gates.supersede(rollbackStep);
+        await condition(() => this.actionsInFlight === 0);
         await this.saga.compensate(this.timeline, request.actor);
         this.phase = 'rolled-back';
       } else {
@@ -244,7 +284,6 @@ export class Incident {
       this.gates.reset(rollbackStep);
       this.rollbackRequest = undefined;
     }
-    await condition(allHandlersFinished);
   }
 
   private isParticipant(actor: string): boolean {

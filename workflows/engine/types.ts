@@ -66,7 +66,7 @@ export interface StepState {
   deadline?: string;
   escalated: boolean;
   /** How the gate was settled: by votes, by a timeout's policy, or lifted by auto-containment. */
-  settledBy?: 'votes' | 'timeout-deny' | 'timeout-proceed' | 'auto-contain' | 'no-gate';
+  settledBy?: 'votes' | 'timeout-deny' | 'timeout-proceed' | 'auto-contain' | 'no-gate' | 'rolled-back';
 }
 
 export interface EvidenceRefSummary {
