@@ -1,7 +1,36 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { alertSignal } from '../workflows/engine/messages.ts';
-import type { IncidentInput } from '../workflows/engine/types.ts';
+import type { IncidentInput, Target } from '../workflows/engine/types.ts';
+
+/**
+ * The correlation key for what an incident acts on, the same whether the
+ * incident comes from an alert or from `firebreak start`, so both join one
+ * incident. Most specific first: a pod (cluster:namespace:pod), an AWS
+ * principal (account:principal, or its access key), a node, an image;
+ * otherwise the sorted kind:id list. Undefined for no targets.
+ */
+export function correlationKeyForTargets(targets: readonly Target[]): string | undefined {
+  const first = (...kinds: Target['kind'][]) => targets.find((t) => kinds.includes(t.kind));
+  const pod = first('pod');
+  if (pod !== undefined) {
+    const slash = pod.id.indexOf('/');
+    const [namespace, name] = slash < 0 ? ['default', pod.id] : [pod.id.slice(0, slash), pod.id.slice(slash + 1)];
+    return [pod.attributes?.['cluster'] ?? '-', namespace, name].join(':');
+  }
+  const principal = first('iam-user', 'role');
+  const key = first('access-key');
+  if (principal !== undefined || key !== undefined) {
+    const account = principal?.attributes?.['account'] ?? key?.attributes?.['account'] ?? '-';
+    return [account, principal?.id ?? key?.attributes?.['principal'] ?? key!.id].join(':');
+  }
+  const node = first('node');
+  if (node !== undefined) return [node.attributes?.['cluster'] ?? '-', 'node', node.id].join(':');
+  const image = first('image');
+  if (image !== undefined) return `image:${image.id}`;
+  if (targets.length === 0) return undefined;
+  return [...new Set(targets.map((t) => `${t.kind}:${t.id}`))].sort().join(',');
+}
 
 /**
  * The incident id (= workflow id) for a runbook and a correlation key, e.g.

@@ -26,7 +26,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { IncidentInput, Mode, Target, TriggerInfo } from '../workflows/engine/types.ts';
-import { openIncident } from './incidents.ts';
+import { correlationKeyForTargets, openIncident } from './incidents.ts';
 import { principal, type RunbookPolicy } from './runbooks/schema.ts';
 import type { WorkflowCatalog } from './runbooks/loader.ts';
 
@@ -143,7 +143,8 @@ export function prepareStart(o: PrepareStartOptions): PreparedStart {
 
   const request = readRequest(o);
   const targets = dedupeTargets(request.targets);
-  const correlationKey = [...new Set(targets.map(targetName))].sort().join(',');
+  // The same key an alert about these targets gets, so a CLI start and an alert join one incident.
+  const correlationKey = correlationKeyForTargets(targets)!;
   const trigger: TriggerInfo = {
     source: 'cli',
     severity: o.severity ?? request.severity ?? 'high',

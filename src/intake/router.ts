@@ -5,7 +5,7 @@
  * `firebreak route` and the server decide alike.
  */
 import type { IncidentInput, Target, TriggerInfo } from '../../workflows/engine/types.ts';
-import { incidentIdFor } from '../incidents.ts';
+import { correlationKeyForTargets, incidentIdFor } from '../incidents.ts';
 import type { AlertMatcher, RunbookPolicy } from '../runbooks/schema.ts';
 import { severityRank, type Alert } from './alert.ts';
 
@@ -32,12 +32,7 @@ export function matches(alert: Alert, m: AlertMatcher): boolean {
  */
 export function correlationKeyFor(alert: Alert): string {
   if (alert.correlationKey !== undefined) return alert.correlationKey;
-  const e = alert.entities;
-  if (e.pod !== undefined) return [e.cluster ?? '-', e.namespace ?? '-', e.pod].join(':');
-  if (e.principal !== undefined || e.accessKey !== undefined) return [e.account ?? '-', e.principal ?? e.accessKey].join(':');
-  if (e.node !== undefined) return [e.cluster ?? '-', 'node', e.node].join(':');
-  if (e.image !== undefined) return `image:${e.image}`;
-  return `${alert.source}:${alert.rule}`;
+  return correlationKeyForTargets(entityTargets(alert)) ?? `${alert.source}:${alert.rule}`;
 }
 
 function attributes(pairs: Record<string, string | undefined>): { attributes?: Record<string, string> } {
@@ -47,6 +42,12 @@ function attributes(pairs: Record<string, string | undefined>): { attributes?: R
 
 /** What the incident acts on, from the alert's entities. */
 export function targetsFor(alert: Alert): Target[] {
+  const targets = entityTargets(alert);
+  if (targets.length === 0) targets.push({ kind: 'other', id: correlationKeyFor(alert) });
+  return targets;
+}
+
+function entityTargets(alert: Alert): Target[] {
   const e = alert.entities;
   const targets: Target[] = [];
   if (e.pod !== undefined) {
@@ -66,7 +67,6 @@ export function targetsFor(alert: Alert): Target[] {
   }
   if (e.image !== undefined && e.pod === undefined) targets.push({ kind: 'image', id: e.image });
   if (targets.length === 0 && e.namespace !== undefined) targets.push({ kind: 'namespace', id: e.namespace, ...attributes({ cluster: e.cluster }) });
-  if (targets.length === 0) targets.push({ kind: 'other', id: correlationKeyFor(alert) });
   return targets;
 }
 

@@ -1,9 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalEvidenceStore } from '../../activities/evidence/index.ts';
-import { incidentIdFor } from '../../src/incidents.ts';
+import { correlationKeyForTargets, incidentIdFor } from '../../src/incidents.ts';
+import { normaliseBody } from '../../src/intake/normalise.ts';
+import { correlationKeyFor } from '../../src/intake/router.ts';
+import { parseTarget } from '../../src/start.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'firebreak-ids-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -28,5 +31,15 @@ describe('incident ids', () => {
       const ref = await store.seal({ incidentId, name: 'probe', content: key, mediaType: 'text/plain' });
       expect(ref.incidentId).toBe(incidentId);
     }
+  });
+});
+
+describe('correlation', () => {
+  it('gives an alert about a pod and `firebreak start` on that pod the same incident', async () => {
+    const body = await readFile('test/intake/fixtures/falco/release-agent-escape.json', 'utf8');
+    const [alert] = normaliseBody('falco', body, '2026-11-28T14:22:06.000Z');
+    const fromAlert = incidentIdFor('container-escape', correlationKeyFor(alert!));
+    const fromCli = incidentIdFor('container-escape', correlationKeyForTargets([parseTarget('pod:demo-shop/storefront-7d9c6b5f8-x7k2p')])!);
+    expect(fromCli).toBe(fromAlert);
   });
 });
