@@ -9,11 +9,18 @@
  * payload converter. (The alternatives are racy: comparing start times cannot
  * tell which of two concurrent calls started the run, and the status query's
  * alert counter may already include other alerts — and needs a worker.)
+ *
+ * Alert storms are batched per incident without waiting: while one request
+ * for an incident is in flight, the alerts that arrive for it queue, and the
+ * next request carries them all (`alerts` signal). One alert alone goes at
+ * once; a thousand at once take a handful of requests. Each sender is answered
+ * only after the request that carried its alert succeeded, so nothing is
+ * acknowledged before Temporal has it.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { toPayloads } from '@temporalio/common';
-import { alertResolvedSignal, alertSignal } from '../../workflows/engine/messages.ts';
+import { alertResolvedSignal, alertsSignal } from '../../workflows/engine/messages.ts';
 import type { IncidentInput, TriggerInfo } from '../../workflows/engine/types.ts';
 
 export interface Delivery {
@@ -30,20 +37,60 @@ export function temporalDelivery(client: Client): Delivery {
   if (converter.payloadCodecs.length > 0) {
     throw new Error('Intake does not support payload codecs: it encodes signal-with-start requests with the payload converter only.');
   }
-  return {
-    async open({ workflowType, taskQueue, input }) {
+  type Opening = { workflowType: string; taskQueue: string; input: IncidentInput };
+  interface Waiter {
+    o: Opening;
+    resolve: (r: { runId: string; started: boolean }) => void;
+    reject: (e: unknown) => void;
+  }
+  /** Alerts waiting for the incident's in-flight request to finish, per incident id. */
+  const queues = new Map<string, Waiter[]>();
+
+  async function send(batch: Waiter[]): Promise<void> {
+    const first = batch[0]!.o;
+    try {
       const response = await client.workflowService.signalWithStartWorkflowExecution({
         namespace,
         identity,
         requestId: randomUUID(),
-        workflowId: input.incidentId,
-        workflowType: { name: workflowType },
-        taskQueue: { name: taskQueue },
-        input: { payloads: toPayloads(converter.payloadConverter, input) ?? [] },
-        signalName: alertSignal.name,
-        signalInput: { payloads: toPayloads(converter.payloadConverter, input.trigger) ?? [] },
+        workflowId: first.input.incidentId,
+        workflowType: { name: first.workflowType },
+        taskQueue: { name: first.taskQueue },
+        input: { payloads: toPayloads(converter.payloadConverter, first.input) ?? [] },
+        signalName: alertsSignal.name,
+        signalInput: { payloads: toPayloads(converter.payloadConverter, batch.map((w) => w.o.input.trigger)) ?? [] },
       });
-      return { runId: response.runId, started: response.started };
+      // Only the first alert of the request that created the run opened the incident.
+      batch.forEach((w, i) => w.resolve({ runId: response.runId, started: response.started && i === 0 }));
+    } catch (e) {
+      for (const w of batch) w.reject(e);
+    }
+  }
+
+  async function drain(incidentId: string): Promise<void> {
+    for (;;) {
+      const queue = queues.get(incidentId)!;
+      if (queue.length === 0) {
+        queues.delete(incidentId);
+        return;
+      }
+      queues.set(incidentId, []);
+      await send(queue);
+    }
+  }
+
+  return {
+    open(o) {
+      return new Promise((resolve, reject) => {
+        const waiter = { o, resolve, reject };
+        const queue = queues.get(o.input.incidentId);
+        if (queue !== undefined) {
+          queue.push(waiter);
+          return;
+        }
+        queues.set(o.input.incidentId, [waiter]);
+        void drain(o.input.incidentId);
+      });
     },
     async resolve(incidentId, trigger) {
       try {

@@ -4,6 +4,7 @@ import { Gates, type Notification } from './gates.ts';
 import {
   alertResolvedSignal,
   alertSignal,
+  alertsSignal,
   closeUpdate,
   decideUpdate,
   rejection,
@@ -108,15 +109,8 @@ export class Incident {
     setHandler(decideUpdate, (d) => this.gates.apply(d), { validator: (d: DecideInput) => this.gates.validate(d) });
     setHandler(rollbackUpdate, (r) => this.requestRollback(r), { validator: (r: RollbackInput) => this.validateRollback(r.actor) });
     setHandler(closeUpdate, (c) => this.close(c.actor, c.reason), { validator: (c: CloseInput) => this.validateClose(c.actor) });
-    setHandler(alertSignal, (alert) => {
-      // Signal-with-start delivers the starting alert as a signal too: it is counted already.
-      if (sameAlert(alert, input.trigger) && !this.startSignalSeen) {
-        this.startSignalSeen = true;
-        return;
-      }
-      this.alerts += 1;
-      timeline.append('alert.repeated', { source: alert.source, summary: alert.summary, count: this.alerts, ...(alert.alertId ? { alertId: alert.alertId } : {}) });
-    });
+    setHandler(alertSignal, (alert) => this.recordAlerts([alert]));
+    setHandler(alertsSignal, (alerts) => this.recordAlerts(alerts));
     setHandler(alertResolvedSignal, (alert) => {
       timeline.append('alert.resolved', { source: alert.source, summary: alert.summary, ...(alert.alertId ? { alertId: alert.alertId } : {}) });
     });
@@ -124,6 +118,30 @@ export class Incident {
     setHandler(statusQuery, () => this.status());
     // Rollback can be asked for at any time, also while steps still run or wait.
     this.rollbacks = this.serveRollbacks();
+  }
+
+  /**
+   * Counts alerts that joined the incident, with one timeline event per
+   * delivery. Signal-with-start delivers the starting alert as a signal too:
+   * it is counted already, once.
+   */
+  private recordAlerts(alerts: readonly IncidentInput['trigger'][]): void {
+    let last: IncidentInput['trigger'] | undefined;
+    for (const alert of alerts) {
+      if (!this.startSignalSeen && sameAlert(alert, this.input.trigger)) {
+        this.startSignalSeen = true;
+        continue;
+      }
+      this.alerts += 1;
+      last = alert;
+    }
+    if (last === undefined) return;
+    this.timeline.append('alert.repeated', {
+      source: last.source,
+      summary: last.summary,
+      count: this.alerts,
+      ...(last.alertId ? { alertId: last.alertId } : {}),
+    });
   }
 
   status(): IncidentStatus {

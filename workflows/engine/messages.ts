@@ -51,6 +51,8 @@ export const rollbackUpdate = defineUpdate<StepState, [RollbackInput]>('rollback
 export const closeUpdate = defineUpdate<IncidentStatus, [CloseInput]>('close');
 /** Another alert for the same correlation key. */
 export const alertSignal = defineSignal<[TriggerInfo]>('alert');
+/** Several alerts for the same correlation key that arrived together (intake batches a storm). */
+export const alertsSignal = defineSignal<[TriggerInfo[]]>('alerts');
 /** The alert source says the condition is resolved (e.g. Alertmanager "resolved"). */
 export const alertResolvedSignal = defineSignal<[TriggerInfo]>('alertResolved');
 export const timelineQuery = defineQuery<TimelineEvent[]>('timeline');
