@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incidentIdFor } from '../../src/incidents.ts';
@@ -14,22 +12,8 @@ import type { IncidentInput } from '../../workflows/engine/types.ts';
 import { statusQuery, timelineQuery } from '../../workflows/engine/messages.ts';
 import { awaiting, newWorld, startEngineWorker, waitForStatus } from '../support/engine.ts';
 import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
+import { runFirebreak } from '../support/cli.ts';
 
-const execFileP = promisify(execFile);
-
-/** Runs the real `firebreak` command with only the given environment (plus PATH and HOME). */
-async function firebreak(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, ['bin/firebreak.js', ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /** The policies under test run on the test-only engine workflow, which only the tests' catalog registers. */
 const catalog: WorkflowCatalog = { engineTestWorkflow: { steps: ['collect', 'isolate', 'cordon'] } };
@@ -231,17 +215,17 @@ describe('the firebreak start command', () => {
   const operator = { FIREBREAK_OPERATOR: 'alice' };
 
   it('explains itself with --help and exits 0', async () => {
-    const r = await firebreak(['start', '--help']);
+    const r = await runFirebreak(['start', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: firebreak start \[options\] <runbook>/);
     for (const option of ['--target <kind:id>', '--input <file>', '--mode <mode>', '--json']) expect(r.stdout).toContain(option);
     expect(r.stdout.replace(/\s+/g, ' ')).toContain(targetKinds.join(', '));
-    const top = await firebreak(['--help']);
+    const top = await runFirebreak(['--help']);
     expect(top.stdout).toMatch(/\n {2}start \[options\] <runbook>/);
   });
 
   it('exits 1 with one line naming FIREBREAK_OPERATOR when it is not set', async () => {
-    const r = await firebreak(['start', 'start-test', '--target', 'pod:demo-shop/web-1']);
+    const r = await runFirebreak(['start', 'start-test', '--target', 'pod:demo-shop/web-1']);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^firebreak: FIREBREAK_OPERATOR is not set/);
@@ -249,7 +233,7 @@ describe('the firebreak start command', () => {
   });
 
   it('exits 1 saying no runbook is installed, and where it looked, when the directory has none', async () => {
-    const r = await firebreak(['start', 'credential-compromise', '--target', 'access-key:AKIAIOSFODNN7EXAMPLE'], {
+    const r = await runFirebreak(['start', 'credential-compromise', '--target', 'access-key:AKIAIOSFODNN7EXAMPLE'], {
       ...operator,
       FIREBREAK_RUNBOOKS_DIR: scratch,
     });
@@ -261,14 +245,14 @@ describe('the firebreak start command', () => {
 
   it('exits 1 when the runbooks directory does not exist', async () => {
     const missing = path.join(scratch, 'nowhere');
-    const r = await firebreak(['start', 'start-test', '--target', 'pod:x'], { ...operator, FIREBREAK_RUNBOOKS_DIR: missing });
+    const r = await runFirebreak(['start', 'start-test', '--target', 'pod:x'], { ...operator, FIREBREAK_RUNBOOKS_DIR: missing });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`the runbooks directory ${missing} does not exist; set FIREBREAK_RUNBOOKS_DIR`);
   });
 
   it('exits 1 for a runbook whose policy is invalid for this build, pointing at runbooks validate', async () => {
     // The CLI's real catalog does not register engineTestWorkflow, so both fixture policies are skipped.
-    const r = await firebreak(['start', 'start-test', '--target', 'pod:x'], {
+    const r = await runFirebreak(['start', 'start-test', '--target', 'pod:x'], {
       ...operator,
       FIREBREAK_RUNBOOKS_DIR: shownFixtures,
       FIREBREAK_APPROVER_GROUPS: JSON.stringify(groups),
@@ -281,10 +265,10 @@ describe('the firebreak start command', () => {
 
   it('exits 1 when given both --target and --input, or neither', async () => {
     const file = await requestFile('both.json', { targets: [{ kind: 'pod', id: 'demo-shop/web-1' }] });
-    const both = await firebreak(['start', 'start-test', '--target', 'pod:demo-shop/web-1', '--input', file], operator);
+    const both = await runFirebreak(['start', 'start-test', '--target', 'pod:demo-shop/web-1', '--input', file], operator);
     expect(both.code).toBe(1);
     expect(both.stderr).toContain("option '--target <kind:id>' cannot be used with option '--input <file>'");
-    const neither = await firebreak(['start', 'start-test'], operator);
+    const neither = await runFirebreak(['start', 'start-test'], operator);
     expect(neither.code).toBe(1);
     expect(neither.stderr).toBe(
       'firebreak: say what the incident acts on: --target kind:id (repeatable) or --input file.json; see `firebreak start --help`.\n',
@@ -293,24 +277,24 @@ describe('the firebreak start command', () => {
 
   it('exits 1 naming the field of a malformed --input file, or saying it cannot be read', async () => {
     const file = await requestFile('bad.json', { targets: [{ kind: 'pod', id: 'demo-shop/web-1', attributes: { replicas: 3 } }] });
-    const r = await firebreak(['start', 'start-test', '--input', file], { ...operator, FIREBREAK_RUNBOOKS_DIR: shownFixtures });
+    const r = await runFirebreak(['start', 'start-test', '--input', file], { ...operator, FIREBREAK_RUNBOOKS_DIR: shownFixtures });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`firebreak: ${file}: targets[0].attributes.replicas: expected attribute values to be strings\n`);
-    const notJson = await firebreak(['start', 'start-test', '--input', await requestFile('not.json', 'targets: [pod]')], operator);
+    const notJson = await runFirebreak(['start', 'start-test', '--input', await requestFile('not.json', 'targets: [pod]')], operator);
     expect(notJson.code).toBe(1);
     expect(notJson.stderr).toMatch(/not\.json: not valid JSON/);
-    const missing = await firebreak(['start', 'start-test', '--input', path.join(scratch, 'missing.json')], operator);
+    const missing = await runFirebreak(['start', 'start-test', '--input', path.join(scratch, 'missing.json')], operator);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('missing.json: no such file');
   });
 
   it('exits 1 listing the target kinds for a bad --target, and the modes for a bad --mode', async () => {
-    const r = await firebreak(['start', 'start-test', '--target', 'user:demo-ci-deployer'], operator);
+    const r = await runFirebreak(['start', 'start-test', '--target', 'user:demo-ci-deployer'], operator);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `firebreak: --target "user:demo-ci-deployer": unknown kind "user"; expected one of ${targetKinds.join(', ')} (e.g. --target pod:demo-shop/storefront-7d9c6b5f8-x7k2p)\n`,
     );
-    const mode = await firebreak(['start', 'start-test', '--target', 'pod:x', '--mode', 'wet-run'], operator);
+    const mode = await runFirebreak(['start', 'start-test', '--target', 'pod:x', '--mode', 'wet-run'], operator);
     expect(mode.code).toBe(1);
     expect(mode.stderr).toContain("argument 'wet-run' is invalid. Allowed choices are live, dry-run.");
   });
@@ -345,14 +329,14 @@ describe('the firebreak start command', () => {
       FIREBREAK_TASK_QUEUE: uniqueName('no-worker'),
     };
     const pod = `pod:demo-shop/${uniqueName('storefront')}`;
-    const first = await firebreak(['start', 'cli-start', '--target', pod, '--target', 'node:sandbox-node-1', '--mode', 'dry-run', '--json'], env);
+    const first = await runFirebreak(['start', 'cli-start', '--target', pod, '--target', 'node:sandbox-node-1', '--mode', 'dry-run', '--json'], env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const started = JSON.parse(first.stdout) as { incidentId: string; runId: string; workflowType: string };
     const key = `-:demo-shop:${pod.slice('pod:demo-shop/'.length)}`;
     expect(started).toEqual({ incidentId: incidentIdFor('cli-start', key), runId: expect.any(String), workflowType: workflow });
 
-    const again = await firebreak(['start', 'cli-start', '--target', 'node:sandbox-node-1', '--target', pod], env);
+    const again = await runFirebreak(['start', 'cli-start', '--target', 'node:sandbox-node-1', '--target', pod], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(
       `Incident ${started.incidentId} is open: CLI start (cli-start v1), requested by cli:alice.\nFollow it: firebreak status ${started.incidentId}\n`,

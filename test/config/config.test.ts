@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configVariables, parseConfig } from '../../src/config/index.ts';
-
-function problemsOf(env: Record<string, string>): ConfigError['problems'] {
-  try {
-    parseConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+import { configVariables, parseConfig } from '../../src/config/index.ts';
+import { problemsOf } from '../support/config.ts';
 
 describe('configuration from the environment', () => {
   it('starts with working defaults when nothing is set', () => {

@@ -2,18 +2,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalEvidenceStore, S3EvidenceStore } from '../../activities/evidence/index.ts';
-import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/config/index.ts';
 import { createEvidenceStore } from '../../src/evidence.ts';
-
-function problemsOf(env: Record<string, string>): ConfigError['problems'] {
-  try {
-    parseConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected the configuration to be rejected');
-}
+import { problemsOf } from '../support/config.ts';
 
 describe('evidence configuration', () => {
   it('defaults to a local store in <FIREBREAK_DATA_DIR>/evidence', () => {
