@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { PreflightReport } from '../../../workflows/preflight.ts';
-import { getConfig } from '../../config/index.ts';
-import { connectClient } from '../../temporal.ts';
+import { withClient } from '../client.ts';
 import { exit, out, positiveInt, SilentFailure, UserError } from '../io.ts';
 
 export function registerDoctor(program: Command): void {
@@ -11,9 +10,7 @@ export function registerDoctor(program: Command): void {
     .addOption(new Option('--json', 'print the report as JSON'))
     .addOption(new Option('--timeout <seconds>', 'how long to wait for a worker').default(30).argParser(positiveInt))
     .action(async (opts: { json?: boolean; timeout: number }) => {
-      const config = getConfig();
-      const client = await connectClient(config);
-      try {
+      await withClient(async (client, config) => {
         const handle = await client.workflow.start('preflight', {
           taskQueue: config.FIREBREAK_TASK_QUEUE,
           workflowId: `preflight-${new Date().toISOString()}`,
@@ -35,8 +32,6 @@ export function registerDoctor(program: Command): void {
           }
         }
         if (!report.ok) throw new SilentFailure(exit.user);
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 }

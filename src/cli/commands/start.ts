@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import type { Client } from '@temporalio/client';
 import { getConfig, type Config } from '../../config/index.ts';
 import { parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../start.ts';
-import { connectClient } from '../../temporal.ts';
 import { out, UserError } from '../io.ts';
-import { operatorIdentity } from './incidents.ts';
+import { operatorIdentity, withClient } from '../client.ts';
 
 interface StartOptions {
   target?: string[];
@@ -76,7 +74,7 @@ export function registerStart(program: Command): void {
           requester,
           now: new Date(),
         });
-        const started = await withClient(config, (client) => startIncident(client, prepared, config.FIREBREAK_TASK_QUEUE));
+        const started = await withClient((client) => startIncident(client, prepared, config.FIREBREAK_TASK_QUEUE));
         if (opts.json) {
           out(JSON.stringify(started, null, 2));
           return;
@@ -130,14 +128,5 @@ async function readInput(file: string): Promise<string> {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
     throw new UserError(`cannot read --input ${file}: ${why}; give a JSON start request file (see \`firebreak start --help\`).`);
-  }
-}
-
-async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(config);
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
   }
 }
