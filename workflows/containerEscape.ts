@@ -67,10 +67,7 @@ export async function containerEscape(input: ContainerEscapeInput): Promise<Inci
   const ref: PodRef = { incidentId, namespace: target.namespace, pod: target.pod, mode };
   const podName = `pod:${target.namespace}/${target.pod}`;
 
-  const skip = (step: Step, action: string, why: string) => {
-    incident.gates.state(step).status = 'skipped';
-    incident.timeline.append('action.skipped', { action, why }, { step });
-  };
+  const skip = (step: Step, action: string, why: string) => incident.skip(step, action, why);
 
   // 1. Evidence first: nothing below changes anything before this is sealed.
   let facts: PodFacts | undefined;
@@ -82,7 +79,7 @@ export async function containerEscape(input: ContainerEscapeInput): Promise<Inci
         pod: target.pod,
         ...(target.container === undefined ? {} : { container: target.container }),
       });
-      for (const item of captured.refs) await incident.evidence(() => Promise.resolve(item), 'collect-evidence');
+      for (const item of captured.refs) incident.recordEvidence(item, 'collect-evidence');
       facts = captured.pod;
     } catch (e) {
       incident.gates.state('collect-evidence').status = 'failed';
@@ -165,7 +162,8 @@ export async function containerEscape(input: ContainerEscapeInput): Promise<Inci
         action: 'start credential-compromise runbook',
         target: `role:${role}`,
         run: async () => {
-          const childId = `${incidentId}/credential-compromise`;
+          // No '/' in incident ids: the evidence store keys incidents by them.
+          const childId = `${incidentId}.credential-compromise`;
           const childInput: IncidentInput = {
             incidentId: childId,
             policy,

@@ -183,7 +183,11 @@ export class Incident {
 
   /** Seals one piece of evidence (through an activity) and records it. */
   async evidence(seal: () => Promise<EvidenceRefSummary>, step?: string): Promise<EvidenceRefSummary> {
-    const ref = await seal();
+    return this.recordEvidence(await seal(), step);
+  }
+
+  /** Records evidence an activity has sealed already (one that captures several items at once). */
+  recordEvidence(ref: EvidenceRefSummary, step?: string): EvidenceRefSummary {
     this.evidenceCount += 1;
     this.timeline.append(
       'evidence.sealed',
@@ -193,6 +197,12 @@ export class Incident {
     return ref;
   }
 
+  /** Marks a step skipped, with the reason on the timeline. */
+  skip(step: string, action: string, why: string): void {
+    this.gates.state(step).status = 'skipped';
+    this.timeline.append('action.skipped', { action, why }, { step });
+  }
+
   /**
    * Runs a step behind its gate. Resolves true when the body ran, false when
    * the gate denied it (recorded as skipped).
@@ -200,8 +210,7 @@ export class Incident {
   async gated(step: string, body: () => Promise<void>): Promise<boolean> {
     const state = this.gates.state(step);
     if (this.halted) {
-      state.status = 'skipped';
-      this.timeline.append('action.skipped', { action: step, why: 'the incident was rolled back' }, { step });
+      this.skip(step, step, 'the incident was rolled back');
       return false;
     }
     this.currentStep = step;
