@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { freePort, startProcess, type ManagedProcess } from './processes.ts';
+import { freePort, ServerStartError, startProcess, type ManagedProcess } from './processes.ts';
 import { type ToolPaths } from './tools.ts';
 
 export interface TemporalServer {
@@ -109,12 +109,6 @@ export async function startMoto(opts: Common): Promise<MotoServer> {
   return { process, endpoint };
 }
 
-/** Forgets every AWS resource moto holds: call between test files. */
-export async function resetMoto(endpoint: string): Promise<void> {
-  const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-  if (!res.ok) throw new Error(`moto reset at ${endpoint} answered HTTP ${res.status}`);
-}
-
 function httpsGet(url: string, token: string, ca: string | undefined): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -213,7 +207,11 @@ export async function startKubernetes(opts: Common): Promise<KubernetesServers> 
     // kube-apiserver wrote a self-signed serving certificate (and its CA) into the cert dir.
     const caPem = await readFile(join(pkiDir, 'apiserver.crt'), 'utf8');
     const check = await httpsGet(`${server}/readyz`, adminToken, caPem);
-    if (check.status !== 200) throw new Error(`kube-apiserver /readyz answered ${check.status} with its CA pinned`);
+    if (check.status !== 200) {
+      throw new ServerStartError(
+        `kube-apiserver answered /readyz with HTTP ${check.status} once its serving certificate (${join(pkiDir, 'apiserver.crt')}) was pinned; delete ${opts.workDir} and start again.`,
+      );
+    }
 
     const kubeconfigPath = join(opts.workDir, 'kubeconfig');
     await writeFile(kubeconfigPath, kubeconfig(server, caPem, adminToken), { mode: 0o600 });
