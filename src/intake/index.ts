@@ -43,6 +43,7 @@ export async function startIntake(config: Config, log: Logger, opts: { auth?: In
   });
   let server: IntakeServer;
   try {
+    await service.start();
     server = await startIntakeServer({ service, auth, ready: delivery.ping, log, host: config.FIREBREAK_INTAKE_HOST, port: config.FIREBREAK_INTAKE_PORT });
   } catch (e) {
     await client.connection.close();
@@ -58,6 +59,7 @@ export async function startIntake(config: Config, log: Logger, opts: { auth?: In
     auth,
     close: async () => {
       await server.close();
+      await service.close();
       await client.connection.close();
     },
   };

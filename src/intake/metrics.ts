@@ -10,8 +10,13 @@ const help = {
   firebreak_intake_alerts_deduplicated_total: 'Alerts that joined an open incident instead of opening one, by runbook.',
   firebreak_intake_alerts_resolved_total: 'Resolved alerts recorded on an open incident, by runbook.',
   firebreak_intake_alerts_unrouted_total: 'Alerts stored as unrouted, by source and reason.',
-  firebreak_intake_alerts_failed_total: 'Alerts that could not be delivered to Temporal (answered 503; the sender retries), by source.',
+  firebreak_intake_alerts_failed_total: 'Delivery attempts to Temporal that failed, by source (the alert stays in the outbox and is retried).',
 } as const;
+
+const gaugeHelp = {
+  firebreak_intake_outbox_pending: 'Alerts accepted (on the disk) and not yet delivered to Temporal.',
+} as const;
+export type GaugeName = keyof typeof gaugeHelp;
 export type MetricName = keyof typeof help;
 
 function escape(v: string): string {
@@ -20,6 +25,12 @@ function escape(v: string): string {
 
 export class Metrics {
   private readonly counters = new Map<MetricName, Map<string, { labels: Labels; value: number }>>();
+  private readonly gauges = new Map<GaugeName, () => number>();
+
+  /** A gauge read when the metrics are rendered. */
+  gauge(name: GaugeName, read: () => number): void {
+    this.gauges.set(name, read);
+  }
 
   inc(name: MetricName, labels: Labels = {}, by = 1): void {
     let series = this.counters.get(name);
@@ -46,6 +57,7 @@ export class Metrics {
         lines.push(`${name}${l === '' ? '' : `{${l}}`} ${value}`);
       }
     }
+    for (const [name, read] of this.gauges) lines.push(`# HELP ${name} ${gaugeHelp[name]}`, `# TYPE ${name} gauge`, `${name} ${read()}`);
     return `${lines.join('\n')}\n`;
   }
 }

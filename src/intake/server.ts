@@ -141,8 +141,8 @@ export async function startIntakeServer(o: IntakeServerOptions): Promise<IntakeS
       send(res, 200, { accepted: outcomes.length, alerts: outcomes });
     } catch (e) {
       metrics.inc('firebreak_intake_alerts_failed_total', { source }, alerts.length);
-      log.error({ source, err: e instanceof Error ? e.message : String(e) }, 'alert delivery failed; answered 503 so the sender retries');
-      send(res, 503, { error: 'unavailable', message: 'could not deliver the alert to Temporal; retry' }, { 'retry-after': '5' });
+      log.error({ source, err: e instanceof Error ? e.message : String(e) }, 'alert not accepted (not stored, or a resolved alert Temporal could not take); answered 503 so the sender retries');
+      send(res, 503, { error: 'unavailable', message: 'could not store the alert or reach Temporal; nothing was accepted, retry' }, { 'retry-after': '5' });
     }
   }
 

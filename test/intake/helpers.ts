@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll } from 'vitest';
 import type { AlertSource } from '../../src/intake/alert.ts';
 import type { IntakeAuth } from '../../src/intake/auth.ts';
-import { temporalDelivery } from '../../src/intake/deliver.ts';
+import { temporalDelivery, type Delivery } from '../../src/intake/deliver.ts';
 import { IntakeService } from '../../src/intake/service.ts';
 import { startIntakeServer, type IntakeServer } from '../../src/intake/server.ts';
 import { runbookPolicy, type RunbookPolicy } from '../../src/runbooks/schema.ts';
@@ -106,27 +106,38 @@ export async function startTestIntake(o: {
   dataDir?: string;
   ready?: () => Promise<void>;
   now?: () => number;
+  /** Wraps the real delivery to Temporal (e.g. to refuse some attempts). */
+  delivery?: (real: Delivery) => Delivery;
 }): Promise<IntakeServer & { service: IntakeService; dataDir: string }> {
   const dataDir = o.dataDir ?? (await tempDataDir());
-  const delivery = temporalDelivery(o.client);
+  const real = temporalDelivery(o.client);
+  const delivery = o.delivery?.(real) ?? real;
   const service = new IntakeService({ delivery, policies: o.policies, groups: {}, taskQueue: o.taskQueue, dataDir, log: silentLog });
+  await service.start();
   const server = await startIntakeServer({
     service,
     auth: o.auth ?? bearerAuth,
-    ready: o.ready ?? delivery.ping,
+    ready: o.ready ?? real.ping,
     log: silentLog,
     host: '127.0.0.1',
     port: 0,
     ...(o.now === undefined ? {} : { now: o.now }),
   });
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await server.close();
+    await service.close();
+  });
   return { ...server, service, dataDir };
 }
 
 export interface PostResult {
   status: number;
   body: Record<string, unknown> & {
-    alerts?: { alertId: string; unrouted?: string; incidents: { runbook: string; incidentId: string; new?: boolean; runId?: string; recorded?: boolean; autoContain: string[] }[] }[];
+    alerts?: {
+      alertId: string;
+      unrouted?: string;
+      incidents: { runbook: string; incidentId: string; delivery?: string; new?: boolean; runId?: string; recorded?: boolean; autoContain: string[] }[];
+    }[];
     problems?: { path: string; message: string }[];
     message?: string;
     error?: string;
