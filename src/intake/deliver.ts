@@ -10,12 +10,13 @@
  * tell which of two concurrent calls started the run, and the status query's
  * alert counter may already include other alerts — and needs a worker.)
  *
- * Alert storms are batched per incident without waiting: while one request
- * for an incident is in flight, the alerts that arrive for it queue, and the
- * next request carries them all (`alerts` signal). One alert alone goes at
- * once; a thousand at once take a handful of requests. Each sender is answered
- * only after the request that carried its alert succeeded, so nothing is
- * acknowledged before Temporal has it.
+ * Alert storms are batched per incident: while one request for an incident
+ * is in flight, the alerts that arrive for it queue, and the next request
+ * carries them all (`alerts` signal). An alert whose sender waits goes at once;
+ * alerts already acknowledged (on the disk, see ./service.ts) may `linger` a
+ * moment so that more join the same request — a storm of a few alerts a second
+ * per incident then costs the incident one request, and one workflow task, per
+ * linger instead of one per alert.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -24,8 +25,12 @@ import { alertResolvedSignal, alertsSignal } from '../../workflows/engine/messag
 import type { IncidentInput, TriggerInfo } from '../../workflows/engine/types.ts';
 
 export interface Delivery {
-  /** Starts the incident, or signals the open one that the alert fired again. */
-  open: (o: { workflowType: string; taskQueue: string; input: IncidentInput }) => Promise<{ runId: string; started: boolean }>;
+  /**
+   * Starts the incident, or signals the open one that the alert fired again.
+   * `lingerMs`: the caller is not waiting, so the alert may wait that long for
+   * others to share its request.
+   */
+  open: (o: { workflowType: string; taskQueue: string; input: IncidentInput }, opts?: { lingerMs?: number }) => Promise<{ runId: string; started: boolean }>;
   /** Records a resolved alert on the open incident; false when no incident with that id is open. */
   resolve: (incidentId: string, trigger: TriggerInfo) => Promise<boolean>;
   /** Rejects when Temporal cannot be reached. */
@@ -40,11 +45,17 @@ export function temporalDelivery(client: Client): Delivery {
   type Opening = { workflowType: string; taskQueue: string; input: IncidentInput };
   interface Waiter {
     o: Opening;
+    lingerMs: number;
     resolve: (r: { runId: string; started: boolean }) => void;
     reject: (e: unknown) => void;
   }
-  /** Alerts waiting for the incident's in-flight request to finish, per incident id. */
-  const queues = new Map<string, Waiter[]>();
+  interface Queue {
+    waiters: Waiter[];
+    /** Ends a linger early: someone is waiting for an answer. */
+    wake?: () => void;
+  }
+  /** Alerts waiting for the incident's next request, per incident id. */
+  const queues = new Map<string, Queue>();
 
   async function send(batch: Waiter[]): Promise<void> {
     const first = batch[0]!.o;
@@ -68,27 +79,40 @@ export function temporalDelivery(client: Client): Delivery {
   }
 
   async function drain(incidentId: string): Promise<void> {
+    const queue = queues.get(incidentId)!;
     for (;;) {
-      const queue = queues.get(incidentId)!;
-      if (queue.length === 0) {
+      const linger = Math.min(...queue.waiters.map((w) => w.lingerMs));
+      if (linger > 0 && queue.waiters.length > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, linger);
+          queue.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        queue.wake = undefined;
+      }
+      const batch = queue.waiters;
+      if (batch.length === 0) {
         queues.delete(incidentId);
         return;
       }
-      queues.set(incidentId, []);
-      await send(queue);
+      queue.waiters = [];
+      await send(batch);
     }
   }
 
   return {
-    open(o) {
+    open(o, opts = {}) {
       return new Promise((resolve, reject) => {
-        const waiter = { o, resolve, reject };
+        const waiter = { o, lingerMs: opts.lingerMs ?? 0, resolve, reject };
         const queue = queues.get(o.input.incidentId);
         if (queue !== undefined) {
-          queue.push(waiter);
+          queue.waiters.push(waiter);
+          if (waiter.lingerMs === 0) queue.wake?.();
           return;
         }
-        queues.set(o.input.incidentId, [waiter]);
+        queues.set(o.input.incidentId, { waiters: [waiter] });
         void drain(o.input.incidentId);
       });
     },

@@ -93,6 +93,11 @@ export interface IntakeServiceOptions {
 const openIncidentTrustMs = 30_000;
 /** How long the first alert of an incident waits for Temporal before it is answered as queued. */
 const firstDeliveryWaitMs = 5_000;
+/**
+ * How long an alert already answered as queued waits for others to share its
+ * request to Temporal: a storm costs each incident a request per linger.
+ */
+const queuedLingerMs = 1000;
 /** Redelivery backoff: first and longest wait. */
 const retryFirstMs = 1_000;
 const retryMaxMs = 30_000;
@@ -184,9 +189,10 @@ export class IntakeService {
   private async acceptFiring(alert: Alert, route: Route): Promise<IncidentOutcome> {
     const common = { runbook: route.policy.id, incidentId: route.incidentId, correlationKey: route.correlationKey };
     const entry = await this.outbox.add({ runbook: route.policy.id, incidentId: route.incidentId, alert });
-    const delivering = this.deliver(entry, route);
     const open = this.openIncidents.get(route.incidentId);
-    if (open !== undefined && Date.now() - open.confirmedAt < openIncidentTrustMs) {
+    const known = open !== undefined && Date.now() - open.confirmedAt < openIncidentTrustMs;
+    const delivering = this.deliver(entry, route, known ? queuedLingerMs : 0);
+    if (known) {
       delivering.catch(() => undefined);
       return { ...common, delivery: 'queued', new: false, runId: open.runId, autoContain: [] };
     }
@@ -200,10 +206,10 @@ export class IntakeService {
    * answer. A failed attempt is retried in the background until Temporal takes
    * the alert or intake stops.
    */
-  private deliver(entry: OutboxEntry, route: Route): Promise<Delivered> {
+  private deliver(entry: OutboxEntry, route: Route, lingerMs = 0): Promise<Delivered> {
     const input = { ...incidentInputFor(entry.alert, route, { groups: this.o.groups, mode: this.o.mode ?? 'live' }), incidentId: route.incidentId };
     const attempt = async (): Promise<Delivered> => {
-      const r = await this.o.delivery.open({ workflowType: route.policy.workflow, taskQueue: this.o.taskQueue, input });
+      const r = await this.o.delivery.open({ workflowType: route.policy.workflow, taskQueue: this.o.taskQueue, input }, { lingerMs });
       await this.outbox.markDelivered(entry.seq);
       this.delivered(entry, route, r);
       return r;
