@@ -12,6 +12,7 @@ import type { Mode } from '../../workflows/engine/types.ts';
 import type { RunbookPolicy } from '../runbooks/schema.ts';
 import type { Alert } from './alert.ts';
 import type { Delivery } from './deliver.ts';
+import { withChildPolicies } from '../incidents.ts';
 import { Metrics } from './metrics.ts';
 import { incidentInputFor, routeAlert, triggerFor } from './router.ts';
 import { JsonLines } from './store.ts';
@@ -103,7 +104,7 @@ export class IntakeService {
         incidents.push({ ...common, recorded, autoContain: [] });
         continue;
       }
-      const input = { ...incidentInputFor(alert, route, { groups: this.o.groups, mode: this.o.mode ?? 'live' }), incidentId: route.incidentId };
+      const input = { ...withChildPolicies(incidentInputFor(alert, route, { groups: this.o.groups, mode: this.o.mode ?? 'live' }), this.o.policies), incidentId: route.incidentId };
       const { started, runId } = await this.o.delivery.open({ workflowType: route.policy.workflow, taskQueue: this.o.taskQueue, input });
       metrics.inc('firebreak_intake_alerts_routed_total', { runbook: route.policy.id });
       metrics.inc(started ? 'firebreak_intake_incidents_started_total' : 'firebreak_intake_alerts_deduplicated_total', { runbook: route.policy.id });
