@@ -5,7 +5,7 @@
 // with two approvals, offer to undo what the attacker created or changed, and
 // roll back on request — refusing to lift a revocation while sessions issued
 // before it may still be valid.
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { AttackerChange, AwsActionResult, CredentialEvidenceFacts, CredentialFacts, PolicyHolder, Principal } from '../activities/aws/index.ts';
 import { workflowNowIso } from './engine/clock.ts';
@@ -123,14 +123,39 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
   const revoke = async (step: 'revoke-user-sessions' | 'revoke-role-sessions', p: Principal) => {
     await incident.gated(step, async () => {
       const revokeInput = { incidentId, principal: p, notBefore: workflowNowIso(), mode, ...(ev.revokePolicy === undefined ? {} : { priorDocument: ev.revokePolicy }) };
+      const target = `${p.kind === 'user' ? 'iam-user' : 'role'}:${p.name}`;
+      const undo = { step, action: 'remove the session revocation', target, run: () => refusable(undo, () => writes.restoreRevokePolicy(revokeInput)) };
       await incident.act(step, {
         action: `revoke sessions issued before ${revokeInput.notBefore}`,
-        target: `${p.kind === 'user' ? 'iam-user' : 'role'}:${p.name}`,
+        target,
         run: () => writes.revokeOlderSessions(revokeInput),
-        compensate: { action: 'remove the session revocation', run: () => writes.restoreRevokePolicy(revokeInput) },
+        compensate: undo,
       });
     });
   };
+
+  /**
+   * An undo refused as unsafe for now (RollbackUnsafe: sessions issued before
+   * the revocation may still be valid) stays owed: once this rollback has
+   * finished it is registered again, so a later rollback, after the time the
+   * refusal names, runs it.
+   */
+  const owed: { step: string; action: string; target: string; run: () => Promise<string> }[] = [];
+  async function refusable(c: (typeof owed)[number], run: () => Promise<string>): Promise<string> {
+    try {
+      return await run();
+    } catch (e) {
+      const cause = e instanceof ActivityFailure ? e.cause : e;
+      if (cause instanceof ApplicationFailure && cause.type === 'RollbackUnsafe') owed.push(c);
+      throw e;
+    }
+  }
+  void (async () => {
+    for (;;) {
+      await condition(() => owed.length > 0 && incident.status().phase !== 'rolling-back');
+      for (const c of owed.splice(0)) incident.saga.register(c);
+    }
+  })();
   if (principal?.kind === 'user') await revoke('revoke-user-sessions', principal);
   else skip('revoke-user-sessions', 'revoke user sessions', principal === undefined ? `no IAM user was found${missing}` : `the principal is role ${principal.name}`);
   if (principal?.kind === 'role') await revoke('revoke-role-sessions', principal);

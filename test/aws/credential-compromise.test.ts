@@ -94,6 +94,16 @@ async function hasLoginProfile(user: string): Promise<boolean> {
   }
 }
 
+async function waitForTimeline(handle: Awaited<ReturnType<typeof startCredentialIncident>>, ok: (events: TimelineEvent[]) => boolean): Promise<TimelineEvent[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const events = await timeline(handle);
+    if (ok(events)) return events;
+    if (Date.now() > deadline) throw new Error(`the timeline did not reach the expected state; last: ${JSON.stringify(events.slice(-5), null, 2)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function evidence(events: TimelineEvent[], name: string): Promise<unknown> {
   const sealed = events.find((e) => e.type === 'evidence.sealed' && e.data.name === name);
   if (sealed?.type !== 'evidence.sealed') throw new Error(`no evidence ${name}; sealed: ${events.filter((e) => e.type === 'evidence.sealed').map((e) => (e.type === 'evidence.sealed' ? e.data.name : '')).join(', ')}`);
@@ -290,6 +300,18 @@ describe('credential-compromise runbook against moto and the sandbox CloudTrail'
     expect(events.find((e) => e.type === 'rollback.finished')?.data).toEqual({ compensated: 1, failed: 1 });
     expect(await keyStatus(u.user, u.key)).toBe('Active');
     expect(revokeTimeOf((await userRevokePolicy(u.user))!)).toBe(bound);
+    // The refused undo stays owed: asking again runs it again (refused again, until the safe time).
+    await handle.executeUpdate(rollbackUpdate, { args: [{ actor: 'cli:bob', reason: 'again' }] });
+    await waitForTimeline(handle, (events) => events.filter((e) => e.type === 'rollback.finished').length === 2);
+    const again = (await timeline(handle)).filter((e) => e.type === 'rollback.failed');
+    expect(again.map((e) => [e.step, e.data.errorType])).toEqual([
+      ['revoke-user-sessions', 'RollbackUnsafe'],
+      ['revoke-user-sessions', 'RollbackUnsafe'],
+    ]);
+    expect((await timeline(handle)).filter((e) => e.type === 'rollback.finished').map((e) => e.data)).toEqual([
+      { compensated: 1, failed: 1 },
+      { compensated: 0, failed: 1 },
+    ]);
   });
 
   it('in dry-run mode records every write it would make and sends none', async () => {
