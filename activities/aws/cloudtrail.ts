@@ -2,23 +2,34 @@ import { type CloudTrailClient, type Event, LookupEventsCommand } from '@aws-sdk
 import { Context } from '@temporalio/activity';
 import { aws } from './errors.ts';
 
-/** CloudTrail allows LookupEvents 2 requests per second per account and region. */
-const minIntervalMs = 500;
+/**
+ * CloudTrail allows LookupEvents 2 requests per second per account and region.
+ * Requests from one client go one at a time, the next at least this long after
+ * the previous one was answered, so that no two arrive closer than that.
+ */
+const minIntervalMs = 520;
 /** At most this many pages per lookup (50 events each); the evidence says when the cap was hit. */
 export const maxPages = 40;
 
-const lastRequest = new WeakMap<CloudTrailClient, Promise<number>>();
+const queues = new WeakMap<CloudTrailClient, Promise<unknown>>();
+const answeredAt = new WeakMap<CloudTrailClient, number>();
 
-/** Waits until a request may go out without exceeding 2 requests per second from this client. */
-async function paced(client: CloudTrailClient): Promise<void> {
-  const previous = lastRequest.get(client) ?? Promise.resolve(0);
-  const mine = previous.then(async (last) => {
-    const wait = last + minIntervalMs - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    return Date.now();
-  });
-  lastRequest.set(client, mine);
-  await mine;
+/** Runs one request of this client after the ones before it, keeping to 2 requests per second. */
+function paced<T>(client: CloudTrailClient, send: () => Promise<T>): Promise<T> {
+  const previous = queues.get(client) ?? Promise.resolve();
+  const mine = previous
+    .catch(() => undefined)
+    .then(async () => {
+      const wait = (answeredAt.get(client) ?? 0) + minIntervalMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      try {
+        return await send();
+      } finally {
+        answeredAt.set(client, Date.now());
+      }
+    });
+  queues.set(client, mine);
+  return mine;
 }
 
 function heartbeat(detail: unknown): void {
@@ -48,16 +59,17 @@ export async function lookupEvents(client: CloudTrailClient, attribute: { key: s
   let token: string | undefined;
   let pages = 0;
   do {
-    await paced(client);
     const page = await aws('cloudtrail:LookupEvents', `events with ${attribute.key}=${attribute.value}`, () =>
-      client.send(
-        new LookupEventsCommand({
-          LookupAttributes: [{ AttributeKey: attribute.key as 'AccessKeyId', AttributeValue: attribute.value }],
-          StartTime: window.start,
-          EndTime: window.end,
-          MaxResults: 50,
-          ...(token === undefined ? {} : { NextToken: token }),
-        }),
+      paced(client, () =>
+        client.send(
+          new LookupEventsCommand({
+            LookupAttributes: [{ AttributeKey: attribute.key as 'AccessKeyId', AttributeValue: attribute.value }],
+            StartTime: window.start,
+            EndTime: window.end,
+            MaxResults: 50,
+            ...(token === undefined ? {} : { NextToken: token }),
+          }),
+        ),
       ),
     );
     pages += 1;
