@@ -1,3 +1,4 @@
+import { createAwsActivities, type AwsDeps } from './aws/index.ts';
 import { createEvidenceActivities, type EvidenceStore } from './evidence/index.ts';
 import { createKubernetesActivities } from './kubernetes/index.ts';
 import { createNotifyActivities, type Notifier } from './notify.ts';
@@ -8,7 +9,7 @@ export type { Notice, Notifier } from './notify.ts';
 export type { ReachCheck } from './preflight.ts';
 
 /** Every client an activity may use; the worker wires real ones, drills a simulated world. */
-export type ActivityDeps = PreflightDeps & { notifier: Notifier; evidence: EvidenceStore };
+export type ActivityDeps = PreflightDeps & { notifier: Notifier; evidence: EvidenceStore } & Omit<AwsDeps, 'sts' | 'evidence'>;
 
 /** Builds every activity the worker registers. */
 export function createActivities(deps: ActivityDeps) {
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createEvidenceActivities(deps.evidence),
     ...createKubernetesActivities(deps),
+    ...createAwsActivities(deps),
   };
 }
 

@@ -1,3 +1,5 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { ActivityDeps } from '../activities/index.ts';
@@ -17,6 +19,8 @@ export interface ClientOverrides {
   awsEndpoint?: string;
   /** Static AWS credentials instead of the default provider chain (the sandbox's). */
   awsCredentials?: StaticAwsCredentials;
+  /** A CloudTrail endpoint to use instead of AWS_ENDPOINT_URL_CLOUDTRAIL (the sandbox's LookupEvents server). */
+  cloudTrailEndpoint?: string;
 }
 
 export function kubeClients(path: string): { config: KubeConfig; core: CoreV1Api } {
@@ -36,6 +40,18 @@ export function awsClientConfig(config: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOIN
   };
 }
 
+/**
+ * CloudTrail's own endpoint: moto has no LookupEvents, so the sandbox points
+ * CloudTrail elsewhere with the SDK's service-specific variable
+ * AWS_ENDPOINT_URL_CLOUDTRAIL. Throttling (2 requests/s) is retried by the
+ * SDK with backoff, a few more times than other calls.
+ */
+export function cloudTrailClientConfig(config: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOINT_URL' | 'AWS_ENDPOINT_URL_CLOUDTRAIL'>, overrides: ClientOverrides = {}) {
+  const base = awsClientConfig(config, overrides);
+  const endpoint = overrides.cloudTrailEndpoint ?? config.AWS_ENDPOINT_URL_CLOUDTRAIL;
+  return { ...base, ...(endpoint === undefined ? {} : { endpoint }), maxAttempts: 6 };
+}
+
 /** The real clients the activities use, built from configuration. */
 export function createClients(config: Config, log: Logger, overrides: ClientOverrides = {}): Omit<ActivityDeps, 'evidence'> {
   const kubeconfigPath = overrides.kubeconfigPath ?? config.KUBECONFIG;
@@ -43,6 +59,9 @@ export function createClients(config: Config, log: Logger, overrides: ClientOver
   return {
     kube: kubeconfigPath === undefined ? undefined : kubeClients(kubeconfigPath),
     sts: new STSClient(aws),
+    iam: new IAMClient(aws),
+    cloudtrail: new CloudTrailClient(cloudTrailClientConfig(config, overrides)),
+    cloudTrailLookbackMs: config.FIREBREAK_CLOUDTRAIL_LOOKBACK.ms,
     notifier: logNotifier(log),
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { alertSignal } from '../workflows/engine/messages.ts';
 import type { IncidentInput, Target } from '../workflows/engine/types.ts';
+import type { RunbookPolicy } from './runbooks/schema.ts';
 
 /**
  * The correlation key for what an incident acts on, the same whether the
@@ -46,6 +47,18 @@ export function incidentIdFor(runbookId: string, correlationKey: string): string
     .slice(0, 80);
   const hash = createHash('sha256').update(`${runbookId}\0${correlationKey}`).digest('hex').slice(0, 8);
   return `${runbookId}.${slug}-${hash}`;
+}
+
+/**
+ * Policies a runbook's workflow needs for the child incidents it may start:
+ * the container-escape runbook offers the credential-compromise runbook for a
+ * pod's IRSA role, and the child needs its own policy in its input. Adds it
+ * when one of the loaded policies runs that workflow.
+ */
+export function withChildPolicies<I extends { policy: RunbookPolicy }>(input: I, policies: readonly RunbookPolicy[]): I & { credentialCompromisePolicy?: RunbookPolicy } {
+  if (input.policy.workflow !== 'containerEscape') return input;
+  const child = policies.find((p) => p.workflow === 'credentialCompromise');
+  return child === undefined ? input : { ...input, credentialCompromisePolicy: child };
 }
 
 export interface OpenIncident {

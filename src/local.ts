@@ -13,7 +13,8 @@ import { awsClientConfig, kubeClients, type ClientOverrides } from './clients.ts
 import { createActivityDeps } from './deps.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
-import { seedAws, seedKubernetes } from './sandbox/demo.ts';
+import { startCloudTrailServer } from './sandbox/cloudtrail.ts';
+import { demoCloudTrailEvents, seedAws, seedKubernetes } from './sandbox/demo.ts';
 import { preferredPort } from './sandbox/processes.ts';
 import { startSandbox } from './sandbox/servers.ts';
 import { ensureTools } from './sandbox/tools.ts';
@@ -68,15 +69,24 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
     moto: parts.aws,
     kubernetes: parts.kubernetes,
   });
+  // moto has no CloudTrail LookupEvents: the sandbox serves it (demo events of the demo user's key).
+  const cloudTrail = sandbox.moto
+    ? await startCloudTrailServer().catch(async (e: unknown) => {
+        await sandbox.stop();
+        throw e;
+      })
+    : undefined;
   try {
     const overrides: ClientOverrides = {
       ...(sandbox.kubernetes ? { kubeconfigPath: sandbox.kubernetes.kubeconfigPath } : {}),
       ...(sandbox.moto ? { awsEndpoint: sandbox.moto.endpoint, awsCredentials: sandboxAwsCredentials } : {}),
+      ...(cloudTrail ? { cloudTrailEndpoint: cloudTrail.endpoint } : {}),
     };
     const workload = sandbox.kubernetes
       ? await seedKubernetes(kubeClients(sandbox.kubernetes.kubeconfigPath).config)
       : undefined;
     const demoAws = sandbox.moto ? await seedAws(new IAMClient(awsClientConfig(config, overrides))) : undefined;
+    if (demoAws !== undefined) cloudTrail?.seed(demoCloudTrailEvents(demoAws), demoAws.account);
 
     const effective = { ...config, TEMPORAL_ADDRESS: sandbox.temporal?.address ?? config.TEMPORAL_ADDRESS };
     const { worker, connection } = await createWorker({
@@ -114,7 +124,10 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
           ]
         : [`  Kubernetes      ${config.KUBECONFIG ?? '(not configured)'}`]),
       ...(sandbox.moto
-        ? [`  AWS (moto)      ${sandbox.moto.endpoint} (sandbox; demo IAM user ${demoAws?.user}, key ${demoAws?.accessKeyId})`]
+        ? [
+            `  AWS (moto)      ${sandbox.moto.endpoint} (sandbox; demo IAM user ${demoAws?.user}, key ${demoAws?.accessKeyId})`,
+            `  CloudTrail      ${cloudTrail?.endpoint ?? ''} (sandbox LookupEvents; demo events of key ${demoAws?.accessKeyId})`,
+          ]
         : [`  AWS             ${config.AWS_ENDPOINT_URL ?? 'default credential chain'}, region ${config.AWS_REGION}`]),
       `  Alert intake    ${intake.url}/v1/alerts/{falco,guardduty,alertmanager,generic} (runbooks: ${intake.runbooks.join(', ') || 'none'}; token ${displayLocal(local.file)})`,
       `  Logs            ${sandboxDir}`,
@@ -124,6 +137,7 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
         ? [`  ${tools.kubectl} --kubeconfig ${sandbox.kubernetes.kubeconfigPath} get pods -A`]
         : []),
       `  ${envForCli} npx firebreak doctor      # can the worker reach Kubernetes and AWS?`,
+      ...(demoAws ? [`  ${envForCli} FIREBREAK_OPERATOR=alice npx firebreak start credential-compromise --target ${demoAws.accessKeyId}`] : []),
       `  curl -sS ${intake.url}/v1/alerts/falco -H "Authorization: Bearer $(cat ${displayLocal(local.file)})" -H 'Content-Type: application/json' --data @test/intake/fixtures/falco/release-agent-escape.json`,
       '',
       'Press Ctrl-C to stop.',
@@ -139,6 +153,7 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
     }
   } finally {
     print('Stopping the local servers…');
+    await cloudTrail?.close();
     await sandbox.stop();
   }
 }

@@ -26,7 +26,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { IncidentInput, Mode, Target, TriggerInfo } from '../workflows/engine/types.ts';
-import { correlationKeyForTargets, openIncident } from './incidents.ts';
+import { correlationKeyForTargets, openIncident, withChildPolicies } from './incidents.ts';
 import { principal, type RunbookPolicy } from './runbooks/schema.ts';
 import type { WorkflowCatalog } from './runbooks/loader.ts';
 
@@ -154,7 +154,7 @@ export function prepareStart(o: PrepareStartOptions): PreparedStart {
   return {
     workflowType: policy.workflow,
     correlationKey,
-    input: {
+    input: withChildPolicies({
       policy,
       groups: Object.fromEntries(Object.entries(o.groups).map(([name, members]) => [name, [...members]])),
       requester: requester.data,
@@ -163,7 +163,7 @@ export function prepareStart(o: PrepareStartOptions): PreparedStart {
       targets,
       // Auto-containment rules match alerts; a person starting a runbook by hand goes through every gate.
       autoContainSteps: [],
-    },
+    }, o.policies),
   };
 }
 
@@ -177,8 +177,16 @@ export async function startIncident(
   return { incidentId, runId, workflowType: prepared.workflowType };
 }
 
-/** Parses `--target kind:id`, e.g. `pod:demo-shop/storefront-7d9c6b5f8-x7k2p` or `role:arn:aws:iam::123456789012:role/x`. */
+/** An AWS access key id: `AKIA…` (long-term) or `ASIA…` (a session's). */
+const accessKeyId = /^A[KS]IA[A-Z0-9]{12,124}$/;
+
+/**
+ * Parses `--target kind:id`, e.g. `pod:demo-shop/storefront-7d9c6b5f8-x7k2p` or
+ * `role:arn:aws:iam::123456789012:role/x`. A bare access key id (`AKIA…`,
+ * `ASIA…`) is an `access-key` target.
+ */
 export function parseTarget(text: string): Target {
+  if (accessKeyId.test(text)) return { kind: 'access-key', id: text };
   const colon = text.indexOf(':');
   const kind = colon === -1 ? '' : text.slice(0, colon);
   const id = colon === -1 ? '' : text.slice(colon + 1);

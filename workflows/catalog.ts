@@ -13,4 +13,17 @@
  */
 export const workflowCatalog: Record<string, { steps: readonly string[] }> = {
   containerEscape: { steps: ['collect-evidence', 'isolate-pod', 'detach-from-rotation', 'cordon-node', 'offer-credential-compromise', 'delete-pod'] },
+  credentialCompromise: {
+    steps: [
+      'triage',
+      'collect-evidence',
+      'deactivate-access-key',
+      'revoke-user-sessions',
+      'revoke-role-sessions',
+      'delete-login-profile',
+      'eradicate-access-keys',
+      'eradicate-principals',
+      'restore-policies',
+    ],
+  },
 };

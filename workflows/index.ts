@@ -1,3 +1,4 @@
 // Every workflow the worker registers. The worker bundles this file.
 export { preflight } from './preflight.ts';
 export { containerEscape } from './containerEscape.ts';
+export { credentialCompromise } from './credentialCompromise.ts';

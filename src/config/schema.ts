@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { principal } from '../runbooks/schema.ts';
+import { parseDuration, principal } from '../runbooks/schema.ts';
 
 /**
  * Every environment variable Firebreak reads, in one schema. Nothing else in the
@@ -79,6 +79,20 @@ export const configSchema = z
       .default('us-east-1'),
     /** Overrides every AWS client's endpoint (moto in the local sandbox). */
     AWS_ENDPOINT_URL: z.url({ error: 'expected an http(s) URL' }).optional(),
+    /** CloudTrail's endpoint, over AWS_ENDPOINT_URL (the AWS SDK's own service-specific variable); the sandbox's LookupEvents server. */
+    AWS_ENDPOINT_URL_CLOUDTRAIL: z.url({ error: 'expected an http(s) URL' }).optional(),
+    /** How far back the credential-compromise evidence reads CloudTrail, e.g. "24h", "7d" (LookupEvents keeps 90 days). */
+    FIREBREAK_CLOUDTRAIL_LOOKBACK: z
+      .string()
+      .default('7d')
+      .transform((text, ctx) => {
+        const ms = parseDuration(text);
+        if (ms === undefined || ms > 90 * 86_400_000) {
+          ctx.addIssue({ code: 'custom', message: `expected a duration up to 90 days such as "24h" or "7d"; got ${JSON.stringify(text)}` });
+          return z.NEVER;
+        }
+        return { text, ms };
+      }),
     KUBECONFIG: optionalNonEmpty,
     /**
      * Which systems `firebreak local` simulates with the sandbox servers:

@@ -22,6 +22,7 @@ import type { Mode } from '../../workflows/engine/types.ts';
 import type { RunbookPolicy } from '../runbooks/schema.ts';
 import type { Alert } from './alert.ts';
 import type { Delivery } from './deliver.ts';
+import { withChildPolicies } from '../incidents.ts';
 import { Metrics } from './metrics.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
 import { incidentInputFor, routeAlert, triggerFor, type Route } from './router.ts';
@@ -207,7 +208,10 @@ export class IntakeService {
    * the alert or intake stops.
    */
   private deliver(entry: OutboxEntry, route: Route, lingerMs = 0): Promise<Delivered> {
-    const input = { ...incidentInputFor(entry.alert, route, { groups: this.o.groups, mode: this.o.mode ?? 'live' }), incidentId: route.incidentId };
+    const input = {
+      ...withChildPolicies(incidentInputFor(entry.alert, route, { groups: this.o.groups, mode: this.o.mode ?? 'live' }), this.o.policies),
+      incidentId: route.incidentId,
+    };
     const attempt = async (): Promise<Delivered> => {
       const r = await this.o.delivery.open({ workflowType: route.policy.workflow, taskQueue: this.o.taskQueue, input }, { lingerMs });
       await this.outbox.markDelivered(entry.seq);

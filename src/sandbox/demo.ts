@@ -4,12 +4,17 @@
  * written through the status subresource) and a CI deployer user in AWS.
  */
 import {
+  AttachUserPolicyCommand,
   CreateAccessKeyCommand,
+  CreateLoginProfileCommand,
+  CreatePolicyCommand,
   CreateUserCommand,
   EntityAlreadyExistsException,
+  GetUserCommand,
   type IAMClient,
   ListAccessKeysCommand,
 } from '@aws-sdk/client-iam';
+import type { CloudTrailRecord } from './cloudtrail.ts';
 import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
 export const demoNamespace = 'demo-shop';
@@ -187,18 +192,94 @@ export async function seedKubernetes(kc: KubeConfig): Promise<DemoWorkload> {
 export interface DemoAws {
   user: string;
   accessKeyId: string;
+  account: string;
+  /** What the demo "attacker" did with the leaked key: a second key, a user with an admin policy. */
+  attackerKeyId: string;
+  attackerUser: string;
+  attackerPolicyArn: string;
 }
 
-/** Creates the demo IAM user with one access key (once). */
-export async function seedAws(iam: IAMClient): Promise<DemoAws> {
+export const demoAttackerUser = 'svc-backup-sync';
+
+async function ensureIam(create: () => Promise<unknown>): Promise<void> {
   try {
-    await iam.send(new CreateUserCommand({ UserName: demoIamUser, Path: '/ci/' }));
+    await create();
   } catch (e) {
     if (!(e instanceof EntityAlreadyExistsException)) throw e;
   }
-  const existing = await iam.send(new ListAccessKeysCommand({ UserName: demoIamUser }));
-  const first = existing.AccessKeyMetadata?.[0]?.AccessKeyId;
-  if (first !== undefined) return { user: demoIamUser, accessKeyId: first };
-  const created = await iam.send(new CreateAccessKeyCommand({ UserName: demoIamUser }));
-  return { user: demoIamUser, accessKeyId: created.AccessKey!.AccessKeyId! };
+}
+
+/**
+ * Creates the demo IAM user with a console password and its access key, and
+ * what a demo attacker made with that key: a second access key for the user,
+ * a new user with an admin policy attached (once; the CloudTrail demo events
+ * tell the story, see demoCloudTrailEvents).
+ */
+export async function seedAws(iam: IAMClient): Promise<DemoAws> {
+  await ensureIam(() => iam.send(new CreateUserCommand({ UserName: demoIamUser, Path: '/ci/' })));
+  await ensureIam(() => iam.send(new CreateLoginProfileCommand({ UserName: demoIamUser, Password: `Sandbox-${Date.now()}-pw!`, PasswordResetRequired: true })));
+  const account = (await iam.send(new GetUserCommand({ UserName: demoIamUser }))).User?.Arn?.split(':')[4] ?? '123456789012';
+  let keys = (await iam.send(new ListAccessKeysCommand({ UserName: demoIamUser }))).AccessKeyMetadata ?? [];
+  while (keys.length < 2) {
+    await iam.send(new CreateAccessKeyCommand({ UserName: demoIamUser }));
+    keys = (await iam.send(new ListAccessKeysCommand({ UserName: demoIamUser }))).AccessKeyMetadata ?? [];
+  }
+  await ensureIam(() => iam.send(new CreateUserCommand({ UserName: demoAttackerUser })));
+  const policyName = 'backup-sync-full-access';
+  const attackerPolicyArn = `arn:aws:iam::${account}:policy/${policyName}`;
+  await ensureIam(() =>
+    iam.send(
+      new CreatePolicyCommand({
+        PolicyName: policyName,
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+      }),
+    ),
+  );
+  await iam.send(new AttachUserPolicyCommand({ UserName: demoAttackerUser, PolicyArn: attackerPolicyArn }));
+  return {
+    user: demoIamUser,
+    accessKeyId: keys[0]!.AccessKeyId!,
+    account,
+    attackerKeyId: keys[1]!.AccessKeyId!,
+    attackerUser: demoAttackerUser,
+    attackerPolicyArn,
+  };
+}
+
+/** CloudTrail records of the demo story: the leaked key used from outside, a key and an admin user made with it. */
+export function demoCloudTrailEvents(demo: DemoAws, now = Date.now()): CloudTrailRecord[] {
+  const identity = {
+    type: 'IAMUser',
+    principalId: 'AIDASANDBOXDEMO00001',
+    arn: `arn:aws:iam::${demo.account}:user/ci/${demo.user}`,
+    accountId: demo.account,
+    accessKeyId: demo.accessKeyId,
+    userName: demo.user,
+  };
+  const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+  const base = { eventVersion: '1.09', awsRegion: 'us-east-1', sourceIPAddress: '198.51.100.23', userAgent: 'aws-cli/2.17.0', userIdentity: identity };
+  return [
+    { ...base, eventTime: at(95), eventSource: 'sts.amazonaws.com', eventName: 'GetCallerIdentity', readOnly: true, requestParameters: null, responseElements: null },
+    { ...base, eventTime: at(93), eventSource: 's3.amazonaws.com', eventName: 'ListBuckets', readOnly: true, requestParameters: null, responseElements: null },
+    { ...base, eventTime: at(90), eventSource: 'iam.amazonaws.com', eventName: 'ListUsers', readOnly: true, requestParameters: null, responseElements: null },
+    {
+      ...base,
+      eventTime: at(88),
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'CreateAccessKey',
+      readOnly: false,
+      requestParameters: { userName: demo.user },
+      responseElements: { accessKey: { accessKeyId: demo.attackerKeyId, status: 'Active', userName: demo.user, createDate: at(88) } },
+    },
+    { ...base, eventTime: at(85), eventSource: 'iam.amazonaws.com', eventName: 'CreateUser', readOnly: false, requestParameters: { userName: demo.attackerUser }, responseElements: { user: { userName: demo.attackerUser } } },
+    {
+      ...base,
+      eventTime: at(84),
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'AttachUserPolicy',
+      readOnly: false,
+      requestParameters: { userName: demo.attackerUser, policyArn: demo.attackerPolicyArn },
+      responseElements: null,
+    },
+  ];
 }

@@ -95,6 +95,12 @@ describe('preparing a start from the CLI', () => {
     expect(() => parseTarget('pod:')).toThrow('expected a non-empty target id');
   });
 
+  it('takes a bare access key id, long-term or temporary, as an access-key target', () => {
+    expect(parseTarget('AKIAIOSFODNN7EXAMPLE')).toEqual({ kind: 'access-key', id: 'AKIAIOSFODNN7EXAMPLE' });
+    expect(parseTarget('ASIAQWERTYUIOPASDFGH')).toEqual({ kind: 'access-key', id: 'ASIAQWERTYUIOPASDFGH' });
+    expect(() => parseTarget('AKIA-not-a-key')).toThrow(/expected kind:id/);
+  });
+
   it('reads targets, severity, summary and mode from a start request file; the command line overrides the file', () => {
     const text = JSON.stringify({
       targets: [{ kind: 'iam-user', id: 'demo-ci-deployer', attributes: { account: '123456789012' } }],

@@ -167,13 +167,13 @@ describe('container-escape runbook against the real kube-apiserver', () => {
     expect(pod === undefined || pod.metadata?.deletionTimestamp !== undefined).toBe(true);
   });
 
-  it('offers the credential-compromise runbook for the IRSA role as a skipped step, with the reason, while that runbook is not registered', async () => {
+  it('offers the credential-compromise runbook for the IRSA role as a skipped step, with the reason, when the starter passes no credential-compromise policy', async () => {
     const { w, handle } = await incident();
     const status = await waitForStatus(handle, settled);
     expect(status.steps.find((s) => s.id === 'offer-credential-compromise')?.status).toBe('skipped');
     const skipped = (await timeline(handle)).find((e) => e.type === 'action.skipped' && e.step === 'offer-credential-compromise');
     expect(skipped?.data).toMatchObject({ why: expect.stringContaining(w.roleArn) });
-    expect(skipped?.data).toMatchObject({ why: expect.stringContaining('registers no credentialCompromise workflow') });
+    expect(skipped?.data).toMatchObject({ why: expect.stringContaining('the starter passed no credential-compromise policy') });
   });
 
   it('in dry-run mode sends every write with dryRun=All, records it, and leaves every object unchanged', async () => {

@@ -17,6 +17,7 @@ interface StartOptions {
 const examples = `
 Examples:
   $ firebreak start container-escape --target pod:demo-shop/storefront-7d9c6b5f8-x7k2p --target node:sandbox-node-1
+  $ firebreak start credential-compromise --target AKIAIOSFODNN7EXAMPLE
   $ firebreak start credential-compromise --target access-key:AKIAIOSFODNN7EXAMPLE --mode dry-run
   $ firebreak start credential-compromise --input request.json
 
@@ -34,7 +35,7 @@ export function registerStart(program: Command): void {
     .description('Start a runbook on targets as FIREBREAK_OPERATOR, or join the incident already open for them.')
     .argument('<runbook>', 'runbook id (see `firebreak runbooks list`)')
     .addOption(
-      new Option('--target <kind:id>', `what the incident acts on, repeatable; kind is one of ${targetKinds.join(', ')}`)
+      new Option('--target <kind:id>', `what the incident acts on, repeatable; kind is one of ${targetKinds.join(', ')}; a bare AKIA…/ASIA… key id is an access-key`)
         .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
         .conflicts('input'),
     )

@@ -1,0 +1,73 @@
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { ApplicationFailure } from '@temporalio/common';
+import type { EvidenceStore } from '../evidence/index.ts';
+import { Containment, type KeyInput, type PolicyHolder, type RevokeInput } from './containment.ts';
+import { awsFailure } from './errors.ts';
+import { captureCredentialEvidence, type CredentialCaptureInput, type CredentialCaptureResult } from './evidence.ts';
+import { triage, type TriageInput } from './triage.ts';
+import type { AwsActionResult, AwsMode, CredentialFacts } from './types.ts';
+
+export type { KeyInput, PolicyHolder, RevokeInput } from './containment.ts';
+export { attackerChanges, policyText, type CredentialCaptureInput, type CredentialCaptureResult } from './evidence.ts';
+export { awsFailure, toAwsFailure } from './errors.ts';
+export { roleNameOf, type CredentialTarget, type TriageInput } from './triage.ts';
+export * from './types.ts';
+
+/** The CloudTrail window evidence looks back over when the worker does not say: 7 days. */
+export const defaultCloudTrailLookbackMs = 7 * 86_400_000;
+
+export interface AwsDeps {
+  iam?: IAMClient | undefined;
+  sts: STSClient | undefined;
+  cloudtrail?: CloudTrailClient | undefined;
+  evidence: EvidenceStore;
+  /** How far back CloudTrail evidence reaches (FIREBREAK_CLOUDTRAIL_LOOKBACK). */
+  cloudTrailLookbackMs?: number;
+}
+
+/**
+ * The credential-compromise runbook's AWS activities: read-only triage and
+ * evidence, idempotent containment and eradication with their undos. In
+ * dry-run mode nothing is sent to AWS for a write: it is only recorded.
+ */
+export function createAwsActivities(deps: AwsDeps) {
+  const iam = (): IAMClient => {
+    if (deps.iam === undefined) {
+      throw ApplicationFailure.create({
+        type: awsFailure.notConfigured,
+        nonRetryable: true,
+        message: 'No AWS IAM client is configured for this worker: give it AWS credentials (the SDK default chain) and AWS_REGION.',
+      });
+    }
+    return deps.iam;
+  };
+  const lookbackMs = deps.cloudTrailLookbackMs ?? defaultCloudTrailLookbackMs;
+  let contain: Containment | undefined;
+  const c = () => (contain ??= new Containment(iam()));
+  // Arrow functions: Temporal calls activities detached from this object.
+  return {
+    triageCredential: async (input: TriageInput): Promise<CredentialFacts> =>
+      triage({ iam: iam(), sts: deps.sts, cloudtrail: deps.cloudtrail, lookbackMs }, input),
+    captureCredentialEvidence: async (input: CredentialCaptureInput): Promise<CredentialCaptureResult> =>
+      captureCredentialEvidence({ iam: iam(), cloudtrail: deps.cloudtrail, store: deps.evidence, lookbackMs }, input),
+    deactivateAccessKey: async (input: KeyInput): Promise<AwsActionResult> => c().deactivateKey(input),
+    reactivateAccessKey: async (input: KeyInput): Promise<string> => c().reactivateKey(input),
+    revokeOlderSessions: async (input: RevokeInput): Promise<AwsActionResult> => c().revokeSessions(input),
+    restoreRevokePolicy: async (input: RevokeInput): Promise<string> => c().restoreRevokePolicy(input),
+    deleteLoginProfile: async (input: { incidentId: string; userName: string; mode: AwsMode }): Promise<AwsActionResult> => c().deleteLoginProfile(input),
+    quarantinePrincipal: async (input: { incidentId: string; on: PolicyHolder; mode: AwsMode }): Promise<AwsActionResult> => c().quarantinePrincipal(input),
+    releasePrincipal: async (input: { incidentId: string; on: PolicyHolder; mode: AwsMode }): Promise<string> => c().releasePrincipal(input),
+    detachAttackerPolicy: async (input: { incidentId: string; on: PolicyHolder; policyArn: string; mode: AwsMode }): Promise<AwsActionResult> => c().detachPolicy(input),
+    reattachPolicy: async (input: { incidentId: string; on: PolicyHolder; policyArn: string; mode: AwsMode }): Promise<string> => c().reattachPolicy(input),
+    removeAttackerInlinePolicy: async (input: { incidentId: string; on: PolicyHolder; policyName: string; mode: AwsMode }): Promise<AwsActionResult> =>
+      c().removeInlinePolicy(input),
+    restoreInlinePolicy: async (input: { incidentId: string; on: PolicyHolder; policyName: string; document: string; mode: AwsMode }): Promise<string> =>
+      c().restoreInlinePolicy(input),
+    setTrustPolicy: async (input: { incidentId: string; roleName: string; document: string; mode: AwsMode; why: string }): Promise<AwsActionResult> =>
+      c().setTrustPolicy(input),
+  };
+}
+
+export type AwsActivities = ReturnType<typeof createAwsActivities>;

@@ -1,0 +1,282 @@
+// The credential-compromise runbook (AWS): resolve the key or session to its
+// principal, seal evidence (authorization details, keys, login profile, MFA,
+// CloudTrail) before anything changes, deactivate the key, revoke older
+// sessions with a deny on aws:TokenIssueTime, delete the console password only
+// with two approvals, offer to undo what the attacker created or changed, and
+// roll back on request — refusing to lift a revocation while sessions issued
+// before it may still be valid.
+import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { AttackerChange, AwsActionResult, CredentialEvidenceFacts, CredentialFacts, PolicyHolder, Principal } from '../activities/aws/index.ts';
+import { workflowNowIso } from './engine/clock.ts';
+import { Incident } from './engine/incident.ts';
+import type { IncidentStatus } from './engine/messages.ts';
+import { describeFailure } from './engine/saga.ts';
+import type { IncidentInput } from './engine/types.ts';
+
+/** The step ids of the runbook, as its policy (runbooks/credential-compromise.yaml) gates them. */
+export const credentialCompromiseSteps = [
+  'triage',
+  'collect-evidence',
+  'deactivate-access-key',
+  'revoke-user-sessions',
+  'revoke-role-sessions',
+  'delete-login-profile',
+  'eradicate-access-keys',
+  'eradicate-principals',
+  'restore-policies',
+] as const;
+type Step = (typeof credentialCompromiseSteps)[number];
+
+const reads = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+const writes = proxyActivities<Activities>({
+  startToCloseTimeout: '60 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+const { notify } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
+
+function checkTargets(input: IncidentInput): void {
+  if (!input.targets.some((t) => t.kind === 'access-key' || t.kind === 'iam-user' || t.kind === 'role')) {
+    throw ApplicationFailure.create({
+      type: 'InvalidTarget',
+      nonRetryable: true,
+      message: `The credential-compromise runbook needs an access key, IAM user or role target (e.g. --target AKIAIOSFODNN7EXAMPLE, --target iam-user:deployer, --target role:arn:aws:iam::123456789012:role/app); got ${
+        input.targets.map((t) => `${t.kind}:${t.id}`).join(', ') || 'none'
+      }.`,
+    });
+  }
+}
+
+const holderName = (h: PolicyHolder) => `${h.kind}:${h.name}`;
+
+export async function credentialCompromise(input: IncidentInput): Promise<IncidentStatus> {
+  checkTargets(input);
+  const incident = new Incident(input, { workflowSteps: credentialCompromiseSteps, notify: (n) => notify(n) });
+  incident.install();
+  const { incidentId, mode } = input;
+  const skip = (step: Step, action: string, why: string) => incident.skip(step, action, why);
+  const note = (step: Step, action: string, why: string) => incident.timeline.append('action.skipped', { action, why }, { step });
+  const fail = (step: Step, action: string, target: string, e: unknown) => {
+    incident.gates.state(step).status = 'failed';
+    incident.timeline.append('action.failed', { action, target, ...describeFailure(e) }, { step });
+  };
+  const targetName = input.targets.map((t) => `${t.kind}:${t.id}`).join(', ');
+
+  // 1. Triage (read-only): who is behind the key or session.
+  let facts: CredentialFacts | undefined;
+  await incident.gated('triage', async () => {
+    try {
+      facts = await reads.triageCredential({ incidentId, targets: input.targets });
+    } catch (e) {
+      fail('triage', 'resolve the principal', targetName, e);
+    }
+  });
+  // 2. Evidence first: nothing below changes anything before this is sealed.
+  let evidence: CredentialEvidenceFacts | undefined;
+  if (facts === undefined) skip('collect-evidence', 'capture evidence', 'triage failed: the principal is unknown');
+  else {
+    const f = facts;
+    await incident.gated('collect-evidence', async () => {
+      try {
+        const captured = await reads.captureCredentialEvidence({ incidentId, facts: f, windowEnd: workflowNowIso() });
+        for (const item of captured.refs) incident.recordEvidence(item, 'collect-evidence');
+        evidence = captured.facts;
+      } catch (e) {
+        fail('collect-evidence', 'capture evidence', targetName, e);
+      }
+    });
+  }
+  if (facts === undefined || evidence === undefined) {
+    for (const step of credentialCompromiseSteps.slice(2)) skip(step, step, 'no evidence could be captured, so nothing is changed');
+    await incident.holdOpen();
+    return incident.status();
+  }
+  const f: CredentialFacts = facts;
+  const ev: CredentialEvidenceFacts = evidence;
+  const principal: Principal | undefined = f.principal;
+  const missing = f.notFound.length === 0 ? '' : ` (not found: ${f.notFound.join('; ')})`;
+
+  // 3. Contain: deactivate the key (never delete it).
+  const key = f.accessKeyId;
+  if (key === undefined) skip('deactivate-access-key', 'deactivate access key', 'no access key is named by the incident');
+  else if (f.keyType === 'temporary') {
+    skip('deactivate-access-key', `deactivate access key ${key}`, `${key} is a session key: it cannot be deactivated; the sessions of its principal are revoked instead`);
+  } else if (principal?.kind !== 'user' || f.keyStatus === undefined) {
+    skip('deactivate-access-key', `deactivate access key ${key}`, `access key ${key} was not found${missing}; the incident continues with what exists`);
+  } else {
+    const keyInput = { incidentId, userName: principal.name, accessKeyId: key, mode, ...(f.keyStatus === undefined ? {} : { statusAtEvidence: ev.keys.find((k) => k.accessKeyId === key)?.status ?? f.keyStatus }) };
+    await incident.gated('deactivate-access-key', async () => {
+      await incident.act('deactivate-access-key', {
+        action: 'deactivate access key',
+        target: `access-key:${key}`,
+        run: () => writes.deactivateAccessKey(keyInput),
+        compensate: { action: 'reactivate access key', run: () => writes.reactivateAccessKey(keyInput) },
+      });
+    });
+  }
+
+  // Revoke sessions: an inline deny of everything to tokens issued before now.
+  const revoke = async (step: 'revoke-user-sessions' | 'revoke-role-sessions', p: Principal) => {
+    await incident.gated(step, async () => {
+      const revokeInput = { incidentId, principal: p, notBefore: workflowNowIso(), mode, ...(ev.revokePolicy === undefined ? {} : { priorDocument: ev.revokePolicy }) };
+      const target = `${p.kind === 'user' ? 'iam-user' : 'role'}:${p.name}`;
+      const undo = { step, action: 'remove the session revocation', target, run: () => refusable(undo, () => writes.restoreRevokePolicy(revokeInput)) };
+      await incident.act(step, {
+        action: `revoke sessions issued before ${revokeInput.notBefore}`,
+        target,
+        run: () => writes.revokeOlderSessions(revokeInput),
+        compensate: undo,
+      });
+    });
+  };
+
+  /**
+   * An undo refused as unsafe for now (RollbackUnsafe: sessions issued before
+   * the revocation may still be valid) stays owed: once this rollback has
+   * finished it is registered again, so a later rollback, after the time the
+   * refusal names, runs it.
+   */
+  const owed: { step: string; action: string; target: string; run: () => Promise<string> }[] = [];
+  async function refusable(c: (typeof owed)[number], run: () => Promise<string>): Promise<string> {
+    try {
+      return await run();
+    } catch (e) {
+      const cause = e instanceof ActivityFailure ? e.cause : e;
+      if (cause instanceof ApplicationFailure && cause.type === 'RollbackUnsafe') owed.push(c);
+      throw e;
+    }
+  }
+  void (async () => {
+    for (;;) {
+      await condition(() => owed.length > 0 && incident.status().phase !== 'rolling-back');
+      for (const c of owed.splice(0)) incident.saga.register(c);
+    }
+  })();
+  if (principal?.kind === 'user') await revoke('revoke-user-sessions', principal);
+  else skip('revoke-user-sessions', 'revoke user sessions', principal === undefined ? `no IAM user was found${missing}` : `the principal is role ${principal.name}`);
+  if (principal?.kind === 'role') await revoke('revoke-role-sessions', principal);
+  else skip('revoke-role-sessions', 'revoke role sessions', principal === undefined ? `no IAM role was found${missing}` : `the principal is user ${principal.name}`);
+
+  // Delete the console password: two-person gate, evidence sealed (act refuses otherwise).
+  if (principal?.kind !== 'user') skip('delete-login-profile', 'delete login profile', 'only IAM users have a login profile');
+  else if (!ev.loginProfile) skip('delete-login-profile', 'delete login profile', `user ${principal.name} has no login profile (evidence: login-profile.json)`);
+  else {
+    const userName = principal.name;
+    await incident.gated('delete-login-profile', async () => {
+      await incident.act('delete-login-profile', {
+        action: 'delete login profile (console password)',
+        target: `iam-user:${userName}`,
+        run: () => writes.deleteLoginProfile({ incidentId, userName, mode }),
+      });
+    });
+  }
+
+  // 4. Eradicate what the compromised credentials created or changed (from CloudTrail evidence).
+  const changes = dedupe(ev.changes);
+  const none = (what: string) => `CloudTrail evidence (${ev.window.start} to ${ev.window.end}) shows no ${what} by the compromised credentials`;
+
+  const keys = changes.filter((c) => c.kind === 'access-key' && c.accessKeyId !== key);
+  if (keys.length === 0) skip('eradicate-access-keys', 'deactivate access keys the attacker created', none('access key created'));
+  else {
+    await incident.gated('eradicate-access-keys', async () => {
+      for (const c of keys) {
+        const status = ev.keys.find((k) => k.accessKeyId === c.accessKeyId)?.status;
+        const keyInput = { incidentId, userName: c.userName!, accessKeyId: c.accessKeyId!, mode, ...(status === undefined ? {} : { statusAtEvidence: status }) };
+        await incident.act('eradicate-access-keys', {
+          action: `deactivate access key created at ${c.eventTime} (${c.eventName})`,
+          target: `access-key:${c.accessKeyId}`,
+          run: () => writes.deactivateAccessKey(keyInput),
+          compensate: { action: 'reactivate access key', run: () => writes.reactivateAccessKey(keyInput) },
+        });
+      }
+    });
+  }
+
+  const principals = changes.filter((c) => c.kind === 'user' || c.kind === 'role');
+  if (principals.length === 0) skip('eradicate-principals', 'quarantine users and roles the attacker created', none('user or role created'));
+  else {
+    await incident.gated('eradicate-principals', async () => {
+      for (const c of principals) {
+        const on = c.on as PolicyHolder;
+        await incident.act('eradicate-principals', {
+          action: `deny everything to ${on.kind} created at ${c.eventTime} (${c.eventName})`,
+          target: holderName(on),
+          run: () => writes.quarantinePrincipal({ incidentId, on, mode }),
+          compensate: { action: 'remove the deny-all policy', run: () => writes.releasePrincipal({ incidentId, on, mode }) },
+        });
+      }
+    });
+  }
+
+  const policies = changes.filter((c) => c.kind === 'attached-policy' || c.kind === 'inline-policy' || c.kind === 'trust-policy');
+  if (policies.length === 0) skip('restore-policies', 'undo policy changes the attacker made', none('policy attached, put or trust policy changed'));
+  else {
+    await incident.gated('restore-policies', async () => {
+      for (const c of policies) await restorePolicy(c);
+    });
+  }
+
+  async function restorePolicy(c: AttackerChange): Promise<AwsActionResult | undefined> {
+    const on = c.on as PolicyHolder;
+    const step = 'restore-policies';
+    if (c.kind === 'attached-policy') {
+      const arn = c.policyArn!;
+      return incident.act(step, {
+        action: `detach ${arn} (${c.eventName} at ${c.eventTime})`,
+        target: holderName(on),
+        run: () => writes.detachAttackerPolicy({ incidentId, on, policyArn: arn, mode }),
+        compensate: { action: `re-attach ${arn}`, run: () => writes.reattachPolicy({ incidentId, on, policyArn: arn, mode }) },
+      });
+    }
+    if (c.kind === 'inline-policy') {
+      const name = c.policyName!;
+      const document = ev.inlinePolicies[`${on.kind}/${on.name}/${name}`];
+      return incident.act(step, {
+        action: `delete inline policy ${name} (${c.eventName} at ${c.eventTime})`,
+        target: holderName(on),
+        run: () => writes.removeAttackerInlinePolicy({ incidentId, on, policyName: name, mode }),
+        ...(document === undefined
+          ? {}
+          : { compensate: { action: `put inline policy ${name} back`, run: () => writes.restoreInlinePolicy({ incidentId, on, policyName: name, document, mode }) } }),
+      });
+    }
+    const previous = c.previousDocument;
+    const current = ev.trustPolicies[on.name];
+    if (previous === undefined) {
+      note(step, `restore the trust policy of role ${on.name}`, `CloudTrail evidence holds no earlier trust policy of the role than the attacker's ${c.eventName} at ${c.eventTime}; review it by hand (changed-roles.json)`);
+      return undefined;
+    }
+    return incident.act(step, {
+      action: `restore the trust policy from before ${c.eventName} at ${c.eventTime}`,
+      target: `role:${on.name}`,
+      run: () => writes.setTrustPolicy({ incidentId, roleName: on.name, document: previous, mode, why: 'the document before the attacker changed it' }),
+      ...(current === undefined
+        ? {}
+        : {
+            compensate: {
+              action: 'restore the trust policy evidence recorded',
+              run: async () => (await writes.setTrustPolicy({ incidentId, roleName: on.name, document: current, mode, why: 'the document evidence recorded' })).detail,
+            },
+          }),
+    });
+  }
+
+  // 5. Rollback (saga, newest first) until the incident is closed.
+  await incident.holdOpen();
+  return incident.status();
+}
+
+/** One entry per thing to undo: the latest change wins for the same target. */
+function dedupe(changes: readonly AttackerChange[]): AttackerChange[] {
+  const byKey = new Map<string, AttackerChange>();
+  for (const c of changes) {
+    const key = [c.kind, c.accessKeyId ?? '', c.on?.kind ?? '', c.on?.name ?? '', c.policyArn ?? '', c.policyName ?? ''].join('|');
+    if (c.kind === 'trust-policy' && byKey.has(key)) continue; // the first change holds the document from before the attack
+    byKey.set(key, c);
+  }
+  return [...byKey.values()];
+}
