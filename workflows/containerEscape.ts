@@ -39,7 +39,12 @@ const k8s = proxyActivities<Activities>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 });
-const { notify } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
+// Notices (Slack) are retried until delivered or refused for good; the engine records a refusal and goes on.
+const { notify } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '6 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 0 },
+});
 
 /** The pod the incident is about: the first `pod` target, `<namespace>/<pod>`. */
 function podTarget(input: IncidentInput): { namespace: string; pod: string; container?: string; node?: string } {
