@@ -7,7 +7,7 @@ import type { Activities } from '../activities/index.ts';
 import type { PodFacts, PodRef } from '../activities/kubernetes/index.ts';
 import type { RunbookPolicy } from '../src/runbooks/schema.ts';
 import { workflowCatalog } from './catalog.ts';
-import { Incident } from './engine/incident.ts';
+import { Incident, noticeActivityOptions } from './engine/incident.ts';
 import type { IncidentStatus } from './engine/messages.ts';
 import { describeFailure } from './engine/saga.ts';
 import type { IncidentInput } from './engine/types.ts';
@@ -39,12 +39,7 @@ const k8s = proxyActivities<Activities>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 });
-// Notices (Slack) are retried until delivered or refused for good; the engine records a refusal and goes on.
-const { notify } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '6 hours',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 0 },
-});
+const { notify } = proxyActivities<Activities>(noticeActivityOptions);
 
 /** The pod the incident is about: the first `pod` target, `<namespace>/<pod>`. */
 function podTarget(input: IncidentInput): { namespace: string; pod: string; container?: string; node?: string } {

@@ -1,5 +1,5 @@
 import { allHandlersFinished, ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
-import type { Notice, NoticeIncident, NoticeReceipt } from '../../activities/notify.ts';
+import type { ApprovalRequestedNotice, Notice, NoticeIncident, NoticeReceipt } from '../../activities/notify.ts';
 import type { Gate } from '../../src/runbooks/schema.ts';
 import { Gates, type Notification } from './gates.ts';
 import {
@@ -36,6 +36,18 @@ export interface ActionSpec {
   compensate?: { action: string; run: () => Promise<string> };
 }
 
+/**
+ * Activity options for the `notify` activity, for every runbook workflow:
+ * a notice is retried (Slack's Retry-After honoured through the failure's
+ * next-retry delay) until delivered or refused for good, for up to six hours;
+ * a refusal is recorded on the timeline and the incident goes on.
+ */
+export const noticeActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '6 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 0 },
+} as const;
+
 /** The pseudo-step whose gate guards rollback. */
 export const rollbackStep = 'rollback';
 
@@ -70,7 +82,7 @@ export class Incident {
   /** Set when posting to the room failed for good: the timeline stops going there. */
   private roomBroken = false;
   /** Approval request messages, by request id, so votes and outcomes can be shown on them. */
-  private readonly requestMessages = new Map<string, NoticeReceipt>();
+  private readonly requestMessages = new Map<string, { message: NoticeReceipt; request: ApprovalRequestedNotice }>();
   /** How many timeline events went to the room. */
   private posted = 0;
   private feedStopping = false;
@@ -159,7 +171,9 @@ export class Incident {
   private announce(n: Notification): void {
     const base = () => ({ incidentId: this.input.incidentId, incident: this.noticeIncident(), ...(this.room ? { room: this.room } : {}) });
     if (n.kind === 'escalation') {
-      this.deliver(() => ({ ...base(), kind: 'escalation', step: n.step, to: n.to, deadline: n.deadline }));
+      // Groups are expanded to their members; channels and people stay as they are.
+      const to = [...new Set(n.to.flatMap((t) => (t.startsWith('group:') ? (this.input.groups[t.slice('group:'.length)] ?? []) : [t])))];
+      this.deliver(() => ({ ...base(), kind: 'escalation', step: n.step, to, deadline: n.deadline }));
       return;
     }
     const state = this.gates.state(n.step);
@@ -168,21 +182,25 @@ export class Incident {
     const evidence = this.timeline
       .all()
       .flatMap((e) => (e.type === 'evidence.sealed' ? [{ name: e.data.name, sha256: e.data.sha256 }] : []));
+    let request: ApprovalRequestedNotice | undefined;
     this.deliver(
-      () => ({
-        ...base(),
-        kind: 'approval-requested',
-        step: n.step,
-        description,
-        requestId: n.requestId,
-        to: n.to,
-        required: gate.required,
-        twoPerson: gate.twoPerson,
-        deadline: n.deadline,
-        evidence,
-      }),
+      () => {
+        request = {
+          ...base(),
+          kind: 'approval-requested',
+          step: n.step,
+          description,
+          requestId: n.requestId,
+          to: n.to,
+          required: gate.required,
+          twoPerson: gate.twoPerson,
+          deadline: n.deadline,
+          evidence,
+        };
+        return request;
+      },
       (message) => {
-        this.requestMessages.set(n.requestId, message);
+        if (request !== undefined) this.requestMessages.set(n.requestId, { message, request });
       },
     );
     // Votes cast before the request was posted are shown on it right away.
@@ -195,8 +213,8 @@ export class Incident {
     if (requestId === undefined) return;
     const snapshot = { ...this.gates.state(step) };
     this.deliver(() => {
-      const message = this.requestMessages.get(requestId);
-      if (message === undefined || typeof snapshot.gate === 'string') return undefined;
+      const posted = this.requestMessages.get(requestId);
+      if (posted === undefined || typeof snapshot.gate === 'string') return undefined;
       const status = snapshot.status === 'approved' || snapshot.status === 'denied' ? snapshot.status : 'awaiting-approval';
       if (status === 'awaiting-approval' && snapshot.approvals.length === 0) return undefined;
       return {
@@ -206,7 +224,8 @@ export class Incident {
         kind: 'approval-updated',
         step,
         requestId,
-        message,
+        request: posted.request,
+        message: posted.message,
         status,
         required: snapshot.gate.required,
         approvals: snapshot.approvals.map((v) => ({ ...v })),
