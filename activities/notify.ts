@@ -83,6 +83,8 @@ export interface ApprovalUpdatedNotice extends NoticeBase {
   kind: 'approval-updated';
   step: string;
   requestId: string;
+  /** The request as it was posted, so the message can be redrawn with the outcome. */
+  request: ApprovalRequestedNotice;
   message: NoticeReceipt;
   status: 'awaiting-approval' | 'approved' | 'denied';
   required: number;
