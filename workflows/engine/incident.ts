@@ -45,7 +45,7 @@ export interface ActionSpec {
 export const noticeActivityOptions = {
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '6 hours',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 0 },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 } as const;
 
 /** The pseudo-step whose gate guards rollback. */
