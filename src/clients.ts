@@ -45,7 +45,8 @@ export function createClients(config: Config, log: Logger, overrides: ClientOver
   return {
     kube: kubeconfigPath === undefined ? undefined : kubeClients(kubeconfigPath),
     sts: new STSClient(aws),
-    notifier: config.SLACK_MODE === undefined || config.SLACK_BOT_TOKEN === undefined ? logNotifier(log) : slackNotifier(slackApi(config), log),
+    // The worker posts to Slack with the bot token alone; the Slack app (SLACK_MODE) answers the clicks.
+    notifier: config.SLACK_BOT_TOKEN === undefined ? logNotifier(log) : slackNotifier(slackApi(config), log),
   };
 }
 

@@ -220,10 +220,7 @@ export const configSchema = z
     }
     if (c.SLACK_MODE === undefined) {
       if (Object.keys(c.FIREBREAK_SLACK_USERGROUPS).length > 0) {
-        ctx.addIssue({ code: 'custom', path: ['FIREBREAK_SLACK_USERGROUPS'], message: 'needs Slack configured (SLACK_MODE and its tokens) to resolve the user groups' });
-      }
-      if (c.FIREBREAK_ROLES.includes('slack')) {
-        ctx.addIssue({ code: 'custom', path: ['SLACK_MODE'], message: 'required when FIREBREAK_ROLES includes slack: "http" (Events API) or "socket" (Socket Mode)' });
+        ctx.addIssue({ code: 'custom', path: ['FIREBREAK_SLACK_USERGROUPS'], message: 'needs Slack configured (SLACK_MODE and its tokens) to read the user groups' });
       }
       return;
     }

@@ -64,6 +64,13 @@ export function missingSlackVariables(c: SlackAppOptions['config']): string[] {
   return need.filter((k) => c[k] === undefined);
 }
 
+/** Why the Slack app cannot start with this configuration, naming every missing variable; undefined when it can. */
+export function slackConfigProblem(c: SlackAppOptions['config']): string | undefined {
+  const missing = missingSlackVariables(c);
+  if (missing.length === 0) return undefined;
+  return `The Slack app cannot start: set ${missing.join(', ')}. SLACK_MODE=http (Events API at /slack/events) needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; SLACK_MODE=socket needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see the README, "Slack").`;
+}
+
 function boltLogger(log: Logger): BoltLogger {
   const out = log.child({ component: 'slack-app' });
   let level = LogLevel.INFO;
@@ -235,12 +242,8 @@ function fieldOf(values: ViewValues, block: string): string | undefined {
 
 /** Builds the Bolt app (HTTP receiver or Socket Mode) and starts it. */
 export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp> {
-  const missing = missingSlackVariables(o.config);
-  if (missing.length > 0) {
-    throw new SlackConfigError(
-      `The Slack app cannot start: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set. SLACK_MODE=http needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; SLACK_MODE=socket needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see the README, "Slack").`,
-    );
-  }
+  const problem = slackConfigProblem(o.config);
+  if (problem !== undefined) throw new SlackConfigError(problem);
   const c = o.config;
   const logger = boltLogger(o.log);
   const log = o.log.child({ component: 'slack-app' });
