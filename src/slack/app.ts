@@ -344,10 +344,11 @@ export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp
       await ack({ response_action: 'errors', errors });
       return;
     }
+    // Acknowledged now (Slack closes the modal); starting may wait on Slack user groups and Temporal.
+    await ack();
     const user = body.user.id;
-    let prepared;
     try {
-      prepared = prepareStart({
+      const prepared = prepareStart({
         policies,
         catalog,
         groups: await o.groups.resolve(),
@@ -359,19 +360,13 @@ export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp
         source: 'slack',
         now: new Date(),
       });
-    } catch (e) {
-      if (!(e instanceof StartError)) throw e;
-      await ack({ response_action: 'errors', errors: { runbook: truncate(e.message, 2000) } });
-      return;
-    }
-    await ack();
-    try {
       const started = await startIncident(o.temporal, prepared, o.taskQueue);
       log.info({ incidentId: started.incidentId, requester: `slack:${user}` }, 'incident started from Slack');
       await tell(undefined, user, `Incident \`${mrkdwn(started.incidentId)}\` is open (or you joined it, if it was open for these targets): its channel, with the timeline and approval requests, is being created.`);
     } catch (e) {
-      log.error({ err: e instanceof Error ? e.message : String(e) }, 'could not start an incident from Slack');
-      await tell(undefined, user, `Firebreak could not start the incident: ${mrkdwn(e instanceof Error ? e.message : String(e))}`);
+      const why = e instanceof Error ? e.message : String(e);
+      if (!(e instanceof StartError)) log.error({ err: why }, 'could not start an incident from Slack');
+      await tell(undefined, user, `Firebreak could not start the incident: ${mrkdwn(why)}`);
     }
   });
 
