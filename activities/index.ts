@@ -5,7 +5,7 @@ import { createNotifyActivities, type Notifier } from './notify.ts';
 import { createPreflightActivities, type PreflightDeps } from './preflight.ts';
 
 export type { EvidenceRef, EvidenceStore } from './evidence/index.ts';
-export type { Notice, Notifier } from './notify.ts';
+export type { Notice, NoticeReceipt, Notifier } from './notify.ts';
 export type { ReachCheck } from './preflight.ts';
 
 /** Every client an activity may use; the worker wires real ones, drills a simulated world. */

@@ -5,7 +5,9 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { ActivityDeps } from '../activities/index.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
+import { SlackApi, slackWebClient } from '../activities/slack/index.ts';
 import { logNotifier } from './notifier.ts';
+import { slackNotifier } from './slack/notifier.ts';
 
 export interface StaticAwsCredentials {
   accessKeyId: string;
@@ -62,6 +64,13 @@ export function createClients(config: Config, log: Logger, overrides: ClientOver
     iam: new IAMClient(aws),
     cloudtrail: new CloudTrailClient(cloudTrailClientConfig(config, overrides)),
     cloudTrailLookbackMs: config.FIREBREAK_CLOUDTRAIL_LOOKBACK.ms,
-    notifier: logNotifier(log),
+    // The worker posts to Slack with the bot token alone; the Slack app (SLACK_MODE) answers the clicks.
+    notifier: config.SLACK_BOT_TOKEN === undefined ? logNotifier(log) : slackNotifier(slackApi(config), log),
   };
+}
+
+/** The Slack Web API as activities use it (fails fast; the activity retries), from configuration. */
+export function slackApi(config: Pick<Config, 'SLACK_BOT_TOKEN' | 'SLACK_API_URL'>): SlackApi {
+  if (config.SLACK_BOT_TOKEN === undefined) throw new Error('SLACK_BOT_TOKEN is not set: Slack is not configured.');
+  return new SlackApi(slackWebClient({ token: config.SLACK_BOT_TOKEN, ...(config.SLACK_API_URL === undefined ? {} : { apiUrl: config.SLACK_API_URL }) }));
 }

@@ -22,6 +22,7 @@ import { createWorker } from './worker/index.ts';
 import { intakeAuthFromConfig, type IntakeAuth } from './intake/auth.ts';
 import { alertSources } from './intake/alert.ts';
 import { localIntakeToken, startIntake } from './intake/index.ts';
+import type { RunningSlackApp } from './slack/index.ts';
 
 /** Credentials moto accepts; they reach only the sandbox on loopback. */
 const sandboxAwsCredentials = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
@@ -106,6 +107,18 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
       await connection.close();
       throw e;
     }
+    // Slack, when configured (SLACK_MODE and its tokens): the app answers clicks and /incident; the worker posts.
+    let slack: RunningSlackApp | undefined;
+    if (config.SLACK_MODE !== undefined) {
+      try {
+        const { startSlack } = await import('./slack/index.ts');
+        slack = await startSlack(effective, log);
+      } catch (e) {
+        await intake.close();
+        await connection.close();
+        throw e;
+      }
+    }
 
     const envForCli = [
       `TEMPORAL_ADDRESS=${effective.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`,
@@ -130,6 +143,9 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
           ]
         : [`  AWS             ${config.AWS_ENDPOINT_URL ?? 'default credential chain'}, region ${config.AWS_REGION}`]),
       `  Alert intake    ${intake.url}/v1/alerts/{falco,guardduty,alertmanager,generic} (runbooks: ${intake.runbooks.join(', ') || 'none'}; token ${displayLocal(local.file)})`,
+      slack === undefined
+        ? '  Slack           not configured (approve from the CLI; see the README, "Slack")'
+        : `  Slack           ${slack.mode === 'http' ? `${slack.url} (point the app's Request URLs here)` : 'Socket Mode, connected'}`,
       `  Logs            ${sandboxDir}`,
       '',
       'Try next:',
@@ -148,6 +164,7 @@ export async function runLocal(config: Config, log: Logger, print: (line: string
       // Resolves after SIGINT/SIGTERM: the worker drains in-flight work first.
       await worker.run();
     } finally {
+      await slack?.stop();
       await intake.close();
       await connection.close();
     }

@@ -101,6 +101,8 @@ export interface PrepareStartOptions {
   requester: string;
   severity?: TriggerInfo['severity'];
   summary?: string;
+  /** Where the request came from: `cli` (default) or `slack` (the `/incident` command). */
+  source?: 'cli' | 'slack';
   /** When the request was received. */
   now: Date;
 }
@@ -145,10 +147,11 @@ export function prepareStart(o: PrepareStartOptions): PreparedStart {
   const targets = dedupeTargets(request.targets);
   // The same key an alert about these targets gets, so a CLI start and an alert join one incident.
   const correlationKey = correlationKeyForTargets(targets)!;
+  const source = o.source ?? 'cli';
   const trigger: TriggerInfo = {
-    source: 'cli',
+    source,
     severity: o.severity ?? request.severity ?? 'high',
-    summary: o.summary ?? request.summary ?? `Started from the CLI by ${requester.data}`,
+    summary: o.summary ?? request.summary ?? `Started from ${source === 'cli' ? 'the CLI' : 'Slack'} by ${requester.data}`,
     receivedAt: o.now.toISOString(),
   };
   return {

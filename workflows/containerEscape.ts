@@ -7,7 +7,7 @@ import type { Activities } from '../activities/index.ts';
 import type { PodFacts, PodRef } from '../activities/kubernetes/index.ts';
 import type { RunbookPolicy } from '../src/runbooks/schema.ts';
 import { workflowCatalog } from './catalog.ts';
-import { Incident } from './engine/incident.ts';
+import { Incident, noticeActivityOptions } from './engine/incident.ts';
 import type { IncidentStatus } from './engine/messages.ts';
 import { describeFailure } from './engine/saga.ts';
 import type { IncidentInput } from './engine/types.ts';
@@ -39,7 +39,7 @@ const k8s = proxyActivities<Activities>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 });
-const { notify } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
+const { notify } = proxyActivities<Activities>(noticeActivityOptions);
 
 /** The pod the incident is about: the first `pod` target, `<namespace>/<pod>`. */
 function podTarget(input: IncidentInput): { namespace: string; pod: string; container?: string; node?: string } {

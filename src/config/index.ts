@@ -27,7 +27,11 @@ export function parseConfig(env: Env): Config {
     if (value !== undefined && value !== '') input[key] = value;
   }
   const result = configSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    // When Slack is configured and no roles are named, the Slack app runs beside the worker.
+    if (input['FIREBREAK_ROLES'] === undefined && result.data.SLACK_MODE !== undefined) result.data.FIREBREAK_ROLES = ['worker', 'slack'];
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '(environment)');
     const raw = input[variable];

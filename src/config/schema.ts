@@ -181,6 +181,32 @@ export const configSchema = z
       .string()
       .regex(/^xapp-/, 'expected an app-level token starting with xapp-')
       .optional(),
+    /** The Slack Web API base URL; Slack's own (https://slack.com/api/) when unset. Tests point it at a local stub. */
+    SLACK_API_URL: z.url({ error: 'expected an http(s) URL such as https://slack.com/api/' }).optional(),
+    /** Where the Slack app's HTTP endpoint (/slack/events) listens: loopback by default; 0.0.0.0 in a container. */
+    FIREBREAK_SLACK_HOST: z.string().min(1).default('127.0.0.1'),
+    /**
+     * Approver groups that are Slack user groups, as JSON: {"security-oncall": "S0614TZR7"}.
+     * Their members (usergroups.users.list, cached for a minute) join the static
+     * lists of FIREBREAK_APPROVER_GROUPS under the same name.
+     */
+    FIREBREAK_SLACK_USERGROUPS: z
+      .string()
+      .transform((s, ctx) => {
+        try {
+          return JSON.parse(s) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"security-oncall": "S0614TZR7"}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(
+        z.record(
+          z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a group name in lower case'),
+          z.string().regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group id such as S0614TZR7'),
+        ),
+      )
+      .default({}),
   })
   .superRefine((c, ctx) => {
     if (c.FIREBREAK_EVIDENCE_BACKEND === 's3' && c.FIREBREAK_EVIDENCE_S3_BUCKET === undefined) {
@@ -206,7 +232,12 @@ export const configSchema = z
         });
       }
     }
-    if (c.SLACK_MODE === undefined) return;
+    if (c.SLACK_MODE === undefined) {
+      if (Object.keys(c.FIREBREAK_SLACK_USERGROUPS).length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['FIREBREAK_SLACK_USERGROUPS'], message: 'needs Slack configured (SLACK_MODE and its tokens) to read the user groups' });
+      }
+      return;
+    }
     const need: (keyof typeof c)[] =
       c.SLACK_MODE === 'http' ? ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'] : ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN'];
     for (const key of need) {

@@ -52,6 +52,8 @@ export function describeEvent(e: TimelineEvent): string {
       return `Rollback finished: ${e.data.compensated} undone, ${e.data.failed} failed`;
     case 'incident.closed':
       return `Incident closed${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'notice.failed':
+      return `Could not notify (${e.data.kind}): ${e.data.errorType}: ${e.data.error}`;
   }
 }
 

@@ -12,6 +12,7 @@ import { timelineSinks } from '../../src/timeline/sinks.ts';
 import type { IncidentStatus } from '../../workflows/engine/messages.ts';
 import { statusQuery } from '../../workflows/engine/messages.ts';
 import type { IncidentInput, Mode } from '../../workflows/engine/types.ts';
+import type { Notifier } from '../../activities/index.ts';
 import type { EngineTestActivities } from '../fixtures/engine-workflow.ts';
 import { recordingNotifier } from './notices.ts';
 import { sandbox, uniqueName } from './servers.ts';
@@ -47,7 +48,7 @@ export class World {
   }
 }
 
-export function testActivities(world: World, notifier = recordingNotifier()): EngineTestActivities {
+export function testActivities(world: World, notifier: Notifier = recordingNotifier()): EngineTestActivities {
   return {
     notify: (n) => notifier.send(n),
     sealSnapshot: (incidentId, name) => {
@@ -91,7 +92,7 @@ export function newWorld(): World {
 export async function startEngineWorker(
   connection: NativeConnection,
   world: World,
-  opts: { namespace?: string; notifier?: ReturnType<typeof recordingNotifier> } = {},
+  opts: { namespace?: string; notifier?: Notifier } = {},
 ) {
   const namespace = opts.namespace ?? 'default';
   const taskQueue = uniqueName('engine');

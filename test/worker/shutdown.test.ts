@@ -10,7 +10,6 @@
  * STS call reaches the proxy, and is released only after the worker has logged
  * that it is shutting down.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,6 +20,7 @@ import { describe, expect, it } from 'vitest';
 import { createWorker } from '../../src/worker/index.ts';
 import type { PreflightReport } from '../../workflows/preflight.ts';
 import { testDeps } from '../support/deps.ts';
+import { spawnServe } from '../support/serve.ts';
 import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
 
 /** The worker's shutdown grace time (src/worker/index.ts): in-flight work gets this long to finish. */
@@ -54,71 +54,6 @@ async function holdingProxy(upstream: string) {
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-type LogLine = { msg?: unknown; state?: unknown } & Record<string, unknown>;
-
-/** `node bin/firebreak.js serve` as a child process, its JSON log lines collected from stderr. */
-function spawnServe(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['bin/firebreak.js', 'serve'], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: LogLine[] = [];
-  let stderr = '';
-  let partial = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const part of parts) {
-      try {
-        lines.push(JSON.parse(part) as LogLine);
-      } catch {
-        // Not a log record (e.g. a Node warning): kept in `stderr` for failure messages only.
-      }
-    }
-  });
-  child.stdout!.resume();
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve((exit = { code, signal }))),
-  );
-  const tail = () => stderr.split('\n').slice(-15).join('\n');
-
-  /** Waits (bounded) until `check` returns a value; fails early, with the log's tail, if the process exits first. */
-  async function until<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = check();
-      if (found !== undefined) return found;
-      if (exit !== undefined) throw new Error(`firebreak serve exited (${JSON.stringify(exit)}) while waiting for ${what}; its stderr ended:\n${tail()}`);
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; firebreak serve's stderr ended:\n${tail()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  return {
-    child,
-    lines,
-    until,
-    log: (what: string, match: (l: LogLine) => boolean, timeoutMs: number) => until(`log line: ${what}`, () => lines.find(match), timeoutMs),
-    async exit(timeoutMs: number) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`firebreak serve did not exit within ${timeoutMs} ms of SIGTERM; its stderr ended:\n${tail()}`)), timeoutMs);
-      });
-      try {
-        return await Promise.race([exited, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    /** Ends the process if a failed test left it running. */
-    async kill() {
-      if (exit === undefined && child.kill('SIGKILL')) await exited;
     },
   };
 }

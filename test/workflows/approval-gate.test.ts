@@ -119,4 +119,16 @@ describe('approval gate', () => {
     const r = await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ step: 'isolate', decision: 'deny', actor: 'cli:bob' }] }));
     expect(r.type).toBe(rejection.reasonRequired);
   });
+
+  it('rejects a vote answering another request than the open one (a stale Slack button), and accepts the open one', async () => {
+    const handle = await incidentAwaitingIsolate();
+    const open = (await handle.query(timelineQuery)).find((e) => e.type === 'approval.requested' && e.step === 'isolate')!.id;
+    const stale = await rejectionOf(
+      handle.executeUpdate(decideUpdate, { args: [{ step: 'isolate', decision: 'approve', actor: 'cli:bob', requestId: `${handle.workflowId}#0001` }] }),
+    );
+    expect(stale.type).toBe(rejection.notAwaitingDecision);
+    expect(stale.message).toContain('is no longer open');
+    const state = await handle.executeUpdate(decideUpdate, { args: [{ step: 'isolate', decision: 'approve', actor: 'cli:bob', requestId: open }] });
+    expect(state.status).toBe('approved');
+  });
 });

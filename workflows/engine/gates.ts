@@ -10,6 +10,8 @@ export interface Notification {
   step: string;
   to: string[];
   deadline: string;
+  /** The `approval.requested` event that opened this wait for a decision. */
+  requestId: string;
 }
 
 function reject(type: string, message: string): never {
@@ -23,6 +25,8 @@ function reject(type: string, message: string): never {
  */
 export class Gates {
   private readonly states = new Map<string, StepState>();
+  /** Per step, the id of the `approval.requested` event of its current (or last) opening. */
+  private readonly requests = new Map<string, string>();
 
   constructor(
     private readonly opts: {
@@ -32,6 +36,8 @@ export class Gates {
       autoContain: ReadonlySet<string>;
       timeline: Timeline;
       notify: (n: Notification) => Promise<void>;
+      /** Called after a gate's votes or outcome changed (a vote, a timeout, a rollback superseding it). */
+      changed?: (step: string) => void;
     },
   ) {
     for (const [id, gate] of opts.gates) {
@@ -55,6 +61,7 @@ export class Gates {
         s.status = 'denied';
         s.settledBy = 'rolled-back';
         delete s.deadline;
+        this.opts.changed?.(s.id);
       }
     }
   }
@@ -64,6 +71,11 @@ export class Gates {
     const s = this.state(step);
     const gate = this.opts.gates.get(step)!;
     this.states.set(step, { id: s.id, status: 'not-started', gate, approvals: [], escalated: false });
+  }
+
+  /** The id of the `approval.requested` event of the step's current (or last) opening, if it ever opened. */
+  requestOf(step: string): string | undefined {
+    return this.requests.get(step);
   }
 
   all(): StepState[] {
@@ -87,6 +99,12 @@ export class Gates {
     }
     if (s.status !== 'awaiting-approval' || typeof s.gate === 'string') {
       reject(rejection.notAwaitingDecision, `Step "${d.step}" is not awaiting a decision (it is ${s.status}).`);
+    }
+    if (d.requestId !== undefined && d.requestId !== this.requests.get(d.step)) {
+      reject(
+        rejection.notAwaitingDecision,
+        `The approval request ${d.requestId} for step "${d.step}" is no longer open: the step was asked again (${this.requests.get(d.step) ?? 'none'}); answer the current request.`,
+      );
     }
     if (!this.approversOf(s.gate).includes(d.actor)) {
       reject(rejection.notAnApprover, `${d.actor} is not an approver of step "${d.step}".`);
@@ -129,6 +147,7 @@ export class Gates {
         delete s.deadline;
       }
     }
+    this.opts.changed?.(d.step);
     return { ...s };
   }
 
@@ -163,30 +182,34 @@ export class Gates {
     s.status = 'awaiting-approval';
     const approvers = this.approversOf(gate);
     const firstDeadline = new Date(workflowNow() + gate.timeout.ms).toISOString();
-    this.opts.timeline.append(
+    const request = this.opts.timeline.append(
       'approval.requested',
       { approvers, required: gate.required, twoPerson: gate.twoPerson, deadline: firstDeadline },
       { step },
     );
-    await this.opts.notify({ kind: 'approval-requested', step, to: approvers, deadline: firstDeadline });
+    this.requests.set(step, request.id);
+    await this.opts.notify({ kind: 'approval-requested', step, to: approvers, deadline: firstDeadline, requestId: request.id });
 
     if (!(await wait())) {
       this.opts.timeline.append('approval.timed-out', { onTimeout: gate.onTimeout }, { step });
       if (gate.onTimeout === 'proceed') {
         s.status = 'approved';
         s.settledBy = 'timeout-proceed';
+        this.opts.changed?.(step);
       } else if (gate.onTimeout === 'deny') {
         s.status = 'denied';
         s.settledBy = 'timeout-deny';
+        this.opts.changed?.(step);
       } else {
         s.escalated = true;
         const deadline = new Date(workflowNow() + gate.timeout.ms).toISOString();
         this.opts.timeline.append('approval.escalated', { to: gate.escalateTo, deadline }, { step });
-        await this.opts.notify({ kind: 'escalation', step, to: gate.escalateTo, deadline });
+        await this.opts.notify({ kind: 'escalation', step, to: gate.escalateTo, deadline, requestId: request.id });
         if (!(await wait())) {
           this.opts.timeline.append('approval.timed-out', { onTimeout: 'deny' }, { step });
           s.status = 'denied';
           s.settledBy = 'timeout-deny';
+          this.opts.changed?.(step);
         }
       }
     }

@@ -1,4 +1,5 @@
 import { allHandlersFinished, ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import type { ApprovalRequestedNotice, Notice, NoticeIncident, NoticeReceipt } from '../../activities/notify.ts';
 import type { Gate } from '../../src/runbooks/schema.ts';
 import { Gates, type Notification } from './gates.ts';
 import {
@@ -35,6 +36,18 @@ export interface ActionSpec {
   compensate?: { action: string; run: () => Promise<string> };
 }
 
+/**
+ * Activity options for the `notify` activity, for every runbook workflow:
+ * a notice is retried (Slack's Retry-After honoured through the failure's
+ * next-retry delay) until delivered or refused for good, for up to six hours;
+ * a refusal is recorded on the timeline and the incident goes on.
+ */
+export const noticeActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '6 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+} as const;
+
 /** The pseudo-step whose gate guards rollback. */
 export const rollbackStep = 'rollback';
 
@@ -62,11 +75,25 @@ export class Incident {
   /** Set once a rollback ran: no further step or action runs. */
   private halted = false;
   private rollbacks: Promise<void> | undefined;
+  /** Notices go out one at a time, in order; each is built when its turn comes. */
+  private outbox: Promise<void> = Promise.resolve();
+  /** The incident's room (Slack channel and pinned summary), once the notifier made one. */
+  private room: NoticeReceipt | undefined;
+  /** Set when posting to the room failed for good: the timeline stops going there. */
+  private roomBroken = false;
+  /** Approval request messages, by request id, so votes and outcomes can be shown on them. */
+  private readonly requestMessages = new Map<string, { message: NoticeReceipt; request: ApprovalRequestedNotice }>();
+  /** How many timeline events went to the room. */
+  private posted = 0;
+  private feedStopping = false;
+  private feed: Promise<void> | undefined;
+  private readonly notify: (n: Notice) => Promise<NoticeReceipt | void | undefined>;
 
   constructor(
     readonly input: IncidentInput,
-    opts: { workflowSteps: readonly string[]; notify: (n: Notification & { incidentId: string }) => Promise<void> },
+    opts: { workflowSteps: readonly string[]; notify: (n: Notice) => Promise<NoticeReceipt | void | undefined> },
   ) {
+    this.notify = opts.notify;
     const policySteps = new Map<string, Gate>(input.policy.steps.map((s) => [s.id, s.gate]));
     const missing = opts.workflowSteps.filter((s) => !policySteps.has(s));
     const unknown = [...policySteps.keys()].filter((s) => !opts.workflowSteps.includes(s));
@@ -90,8 +117,146 @@ export class Incident {
       requester: input.requester,
       autoContain: new Set(input.autoContainSteps ?? []),
       timeline: this.timeline,
-      notify: (n) => opts.notify({ ...n, incidentId: input.incidentId }),
+      notify: (n) => {
+        this.announce(n);
+        return Promise.resolve();
+      },
+      changed: (step) => this.announceVotes(step),
     });
+  }
+
+  /** The incident as every notice shows it. */
+  private noticeIncident(): NoticeIncident {
+    const { input } = this;
+    const responders = new Set<string>();
+    for (const s of this.gates.all()) if (typeof s.gate !== 'string') for (const p of this.gates.approversOf(s.gate)) responders.add(p);
+    return {
+      incidentId: input.incidentId,
+      title: input.policy.title,
+      runbook: input.policy.id,
+      severity: input.trigger.severity,
+      summary: input.trigger.summary,
+      mode: input.mode,
+      drill: input.trigger.source === 'drill',
+      requester: input.requester,
+      targets: input.targets.map((t) => `${t.kind}:${t.id}`),
+      responders: [...responders],
+    };
+  }
+
+  /**
+   * Queues a notice. Notices go out in order through the notify activity
+   * (which retries); one that fails for good is recorded on the timeline with
+   * what to fix, and never stops the incident: the CLI still answers every gate.
+   */
+  private deliver(build: () => Notice | undefined, received?: (r: NoticeReceipt) => void): void {
+    this.outbox = this.outbox.then(async () => {
+      const notice = build();
+      if (notice === undefined) return;
+      try {
+        const receipt = await this.notify(notice);
+        if (receipt) received?.(receipt);
+      } catch (e) {
+        const failure = describeFailure(e);
+        if (notice.kind === 'timeline') {
+          // Not posted again, or each failure would post itself: recorded once, then the room is left alone.
+          if (this.roomBroken) return;
+          this.roomBroken = true;
+        }
+        this.timeline.append('notice.failed', { kind: notice.kind, ...failure }, 'step' in notice ? { step: notice.step } : {});
+      }
+    });
+  }
+
+  private announce(n: Notification): void {
+    const base = () => ({ incidentId: this.input.incidentId, incident: this.noticeIncident(), ...(this.room ? { room: this.room } : {}) });
+    if (n.kind === 'escalation') {
+      // Groups are expanded to their members; channels and people stay as they are.
+      const to = [...new Set(n.to.flatMap((t) => (t.startsWith('group:') ? (this.input.groups[t.slice('group:'.length)] ?? []) : [t])))];
+      this.deliver(() => ({ ...base(), kind: 'escalation', step: n.step, to, deadline: n.deadline }));
+      return;
+    }
+    const state = this.gates.state(n.step);
+    const gate = state.gate as Exclude<StepState['gate'], string>;
+    const description = this.input.policy.steps.find((s) => s.id === n.step)?.description ?? `Roll back every action of the incident, newest first.`;
+    const evidence = this.timeline
+      .all()
+      .flatMap((e) => (e.type === 'evidence.sealed' ? [{ name: e.data.name, sha256: e.data.sha256 }] : []));
+    let request: ApprovalRequestedNotice | undefined;
+    this.deliver(
+      () => {
+        request = {
+          ...base(),
+          kind: 'approval-requested',
+          step: n.step,
+          description,
+          requestId: n.requestId,
+          to: n.to,
+          required: gate.required,
+          twoPerson: gate.twoPerson,
+          deadline: n.deadline,
+          evidence,
+        };
+        return request;
+      },
+      (message) => {
+        if (request !== undefined) this.requestMessages.set(n.requestId, { message, request });
+      },
+    );
+    // Votes cast before the request was posted are shown on it right away.
+    this.announceVotes(n.step);
+  }
+
+  /** Shows a gate's votes and outcome on its request message (when there is one). */
+  private announceVotes(step: string): void {
+    const requestId = this.gates.requestOf(step);
+    if (requestId === undefined) return;
+    const snapshot = { ...this.gates.state(step) };
+    this.deliver(() => {
+      const posted = this.requestMessages.get(requestId);
+      if (posted === undefined || typeof snapshot.gate === 'string') return undefined;
+      const status = snapshot.status === 'approved' || snapshot.status === 'denied' ? snapshot.status : 'awaiting-approval';
+      if (status === 'awaiting-approval' && snapshot.approvals.length === 0) return undefined;
+      return {
+        incidentId: this.input.incidentId,
+        incident: this.noticeIncident(),
+        ...(this.room ? { room: this.room } : {}),
+        kind: 'approval-updated',
+        step,
+        requestId,
+        request: posted.request,
+        message: posted.message,
+        status,
+        required: snapshot.gate.required,
+        approvals: snapshot.approvals.map((v) => ({ ...v })),
+        ...(snapshot.denial ? { denial: { ...snapshot.denial } } : {}),
+        ...(snapshot.settledBy && snapshot.settledBy !== 'auto-contain' && snapshot.settledBy !== 'no-gate' ? { settledBy: snapshot.settledBy } : {}),
+      };
+    });
+  }
+
+  /**
+   * Posts the timeline to the room as it grows: whatever was recorded while
+   * the previous batch was being posted goes out together as the next batch.
+   */
+  private async feedTimeline(): Promise<void> {
+    await this.outbox;
+    if (this.room === undefined) return;
+    for (;;) {
+      await condition(() => this.timeline.all().length > this.posted || this.feedStopping);
+      if (this.roomBroken) return;
+      const events = this.timeline.all().slice(this.posted);
+      if (events.length === 0) return;
+      this.posted += events.length;
+      this.deliver(() => ({
+        incidentId: this.input.incidentId,
+        incident: this.noticeIncident(),
+        ...(this.room ? { room: this.room } : {}),
+        kind: 'timeline',
+        events: events.map((e) => ({ ...e })),
+      }));
+      await this.outbox;
+    }
   }
 
   /** Registers the incident's updates, signals and queries, and records its opening. */
@@ -105,6 +270,13 @@ export class Incident {
       targets: input.targets.map((t) => `${t.kind}:${t.id}`),
     });
     timeline.append('alert.received', pickAlert(input.trigger));
+    this.deliver(
+      () => ({ incidentId: input.incidentId, incident: this.noticeIncident(), kind: 'incident-opened' }),
+      (room) => {
+        this.room = room;
+      },
+    );
+    this.feed = this.feedTimeline();
 
     setHandler(decideUpdate, (d) => this.gates.apply(d), { validator: (d: DecideInput) => this.gates.validate(d) });
     setHandler(rollbackUpdate, (r) => this.requestRollback(r), { validator: (r: RollbackInput) => this.validateRollback(r.actor) });
@@ -285,6 +457,10 @@ export class Incident {
     await condition(() => this.closed);
     await this.rollbacks;
     await condition(allHandlersFinished);
+    // The last events (the close) reach the room before the incident ends.
+    this.feedStopping = true;
+    await this.feed;
+    await this.outbox;
   }
 
   /**

@@ -8,6 +8,12 @@ export interface DecideInput {
   decision: 'approve' | 'deny';
   actor: string;
   reason?: string;
+  /**
+   * The approval request the vote answers (the `approval.requested` event id,
+   * as a Slack button carries it): a vote on an older opening of the gate is
+   * refused as stale. The CLI votes on whatever is open and leaves it out.
+   */
+  requestId?: string;
 }
 
 export interface RollbackInput {

@@ -25,6 +25,8 @@ export interface TimelineEventData {
   'rollback.failed': { action: string; target?: string; error: string; errorType: string };
   'rollback.finished': { compensated: number; failed: number };
   'incident.closed': { reason?: string };
+  /** A notice (Slack message) could not be delivered; `error` says what to fix. The CLI still answers every gate. */
+  'notice.failed': { kind: string; error: string; errorType: string };
 }
 
 export type TimelineEventType = keyof TimelineEventData;

@@ -22,11 +22,10 @@ export function registerServe(program: Command): void {
     .action(async () => {
       const config = getConfig();
       const roles = config.FIREBREAK_ROLES;
-      const unavailable = roles.filter((r) => r === 'slack');
-      if (unavailable.length > 0) {
-        throw new UserError(
-          `FIREBREAK_ROLES names ${unavailable.join(', ')}, which this version does not provide yet; set FIREBREAK_ROLES to worker, intake or both.`,
-        );
+      if (roles.includes('slack')) {
+        const { slackConfigProblem } = await import('../../slack/app.ts');
+        const problem = slackConfigProblem(config);
+        if (problem !== undefined) throw new UserError(`${problem} Or leave slack out of FIREBREAK_ROLES.`);
       }
       const [{ createLogger }, { installRuntime }] = await Promise.all([import('../../log.ts'), import('../../worker/runtime.ts')]);
       const log = createLogger(config);
@@ -47,6 +46,18 @@ export function registerServe(program: Command): void {
           stop.then(async () => {
             await intake.close();
             log.info('intake stopped');
+          }),
+        );
+      }
+
+      if (roles.includes('slack')) {
+        const { startSlack } = await import('../../slack/index.ts');
+        const stop = shutdownSignal();
+        const slack = await startSlack(config, log);
+        running.push(
+          stop.then(async () => {
+            await slack.stop();
+            log.info('Slack app stopped');
           }),
         );
       }
