@@ -47,6 +47,9 @@ export function channelNameFor(incidentId: string): string {
 /** Slack errors that mean "already so": the desired state is in place. */
 const alreadyDone = new Set(['already_in_channel', 'cant_invite_self', 'already_pinned']);
 
+/** Slack errors that say one person cannot be invited (unknown, deactivated, a guest). */
+const uninvitable = new Set(['user_not_found', 'cant_invite', 'user_is_restricted', 'user_is_ultra_restricted', 'ura_max_channels', 'user_disabled']);
+
 function platformError(e: unknown): string | undefined {
   if ((e as { code?: unknown } | null)?.code !== webApi.ErrorCode.PlatformError) return undefined;
   const error = (e as { data?: { error?: unknown } }).data?.error;
@@ -75,15 +78,19 @@ export class SlackApi {
    * attempt created it), the requester and responders invited, and the
    * pinned summary (found by its marker, or posted and pinned).
    */
-  async openIncidentRoom(o: { incidentId: string; invite: readonly string[]; summary: SlackMessage; marker: string }): Promise<NoticeReceipt> {
+  async openIncidentRoom(o: { incidentId: string; invite: readonly string[]; summary: SlackMessage; marker: string; drill: boolean }): Promise<NoticeReceipt> {
     const name = channelNameFor(o.incidentId);
     const channel = await this.findOrCreateChannel(name);
+    const notInvited: string[] = [];
     for (const user of o.invite) {
       try {
         await this.client.conversations.invite({ channel, users: user });
       } catch (e) {
-        if (alreadyDone.has(platformError(e) ?? '')) continue;
-        throw toSlackFailure(e, 'conversations.invite', `#${name} (user ${user})`);
+        const error = platformError(e) ?? '';
+        if (alreadyDone.has(error)) continue;
+        // One person who cannot be invited must not keep the incident out of Slack: said in the channel instead.
+        if (uninvitable.has(error)) notInvited.push(`<@${user}> (${error})`);
+        else throw toSlackFailure(e, 'conversations.invite', `#${name} (user ${user})`);
       }
     }
     const pins = await this.call('pins.list', `#${name}`, () => this.client.pins.list({ channel }));
@@ -95,6 +102,10 @@ export class SlackApi {
       await this.client.pins.add({ channel, timestamp: posted.ts });
     } catch (e) {
       if (!alreadyDone.has(platformError(e) ?? '')) throw toSlackFailure(e, 'pins.add', `#${name}`);
+    }
+    if (notInvited.length > 0) {
+      const text = `${o.drill ? '[DRILL] ' : ''}Could not invite ${notInvited.join(', ')}: check these approver ids in the runbook policy and FIREBREAK_APPROVER_GROUPS.`;
+      await this.post(channel, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } }] }, { threadTs: posted.ts });
     }
     return posted;
   }

@@ -108,7 +108,7 @@ export function summaryMessage(incident: NoticeIncident): SlackMessage {
     section(incidentFacts(incident)),
     section(`*Summary*\n${safe(incident.summary, limits.section - 20)}`),
     section(`*Targets*\n${lines(incident.targets.map((t) => `• \`${mrkdwn(t)}\``))}`),
-    context(`Runbook \`${mrkdwn(incident.runbook)}\`. The timeline follows in this thread. Approvals: the buttons here, or \`firebreak approve ${mrkdwn(incident.incidentId)} <step>\`.`),
+    context(`Runbook \`${mrkdwn(incident.runbook)}\`. The timeline follows in this thread. Approvals: the buttons here, or \`firebreak approve ${mrkdwn(incident.incidentId)} &lt;step&gt;\`.`),
   ];
   return {
     text: truncate(`${drillPrefix(incident)}Firebreak incident ${incident.incidentId}: ${mrkdwn(incident.title)} (${incident.severity})`, limits.fallback),

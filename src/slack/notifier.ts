@@ -49,6 +49,7 @@ export function slackNotifier(api: SlackApi, log: Logger): Notifier {
             invite: slackUsers([n.incident.requester, ...n.incident.responders]),
             summary: summaryMessage(n.incident),
             marker: `Firebreak incident ${n.incidentId}`,
+            drill: n.incident.drill,
           });
         case 'approval-requested': {
           if (n.room === undefined) throw noRoom(n);

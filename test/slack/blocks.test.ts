@@ -72,6 +72,12 @@ describe('Block Kit messages', () => {
     expect(m.text.length).toBeLessThanOrEqual(limits.fallback);
   });
 
+  it("writes no raw '<' or '>' of its own, only Slack's mentions and dates", () => {
+    for (const m of [summaryMessage(incident), approvalMessage(request())]) {
+      for (const t of texts(m.blocks)) expect(t.replace(/<(@U[A-Z0-9]+|#C[A-Z0-9]+|!date\^[^>]+)>/g, '')).not.toMatch(/[<>]/);
+    }
+  });
+
   it('names Slack users as mentions and other principals as text', () => {
     expect(who('slack:U0BOB')).toBe('<@U0BOB>');
     expect(who('cli:<carol>')).toBe('`cli:&lt;carol&gt;`');

@@ -106,6 +106,18 @@ describe('delivering to Slack', () => {
     expect(thread[0]!.text).toContain(`${handle.workflowId}#0002`);
   });
 
+  it('opens the room even when an approver cannot be invited, and says who in its thread', async () => {
+    h.stub.forgetUser('U0GONE');
+    const { handle } = await start(testPolicy({ isolate: { ...gate, approvers: ['U0BOB', 'U0GONE'] }, cordon: gate }));
+    const room = await roomOf(handle);
+    const note = await h.stub.waitFor('the note about the failed invite', () =>
+      inChannel(room.channel).find((m) => m.threadTs === room.summaryTs && m.text.startsWith('Could not invite')),
+    );
+    expect(note.text).toContain('<@U0GONE> (user_not_found)');
+    expect(h.stub.channelByName(channelNameFor(handle.workflowId))?.members).toEqual(expect.arrayContaining(['U0ALICE', 'U0BOB']));
+    await h.stub.waitFor('the approval request', () => inChannel(room.channel).find((m) => m.text.includes('(request ')));
+  });
+
   it('marks every message of a drill as a drill', async () => {
     const { handle } = await start(policy, { trigger: { source: 'drill', severity: 'high', summary: 'tabletop: shell in web-1', receivedAt: '2026-11-28T00:00:00.000Z' } });
     const room = await roomOf(handle);

@@ -72,6 +72,7 @@ export class SlackStub {
   private readonly channels = new Map<string, Channel>();
   private readonly pins = new Map<string, Set<string>>();
   private readonly usergroups = new Map<string, string[]>();
+  private readonly unknownUsers = new Set<string>();
   private readonly failures = new Map<string, Failure[]>();
   private seq = 0;
   private clock = 1_790_000_000;
@@ -131,6 +132,11 @@ export class SlackStub {
     const id = `C${String(++this.seq).padStart(8, '0')}`;
     this.channels.set(id, { id, name, members: new Set(o.botIsMember === false ? [] : [stubBotUserId]), archived: false });
     return id;
+  }
+
+  /** A user id Slack does not know (deleted, or a typo in a policy): invites answer user_not_found. */
+  forgetUser(id: string): void {
+    this.unknownUsers.add(id);
   }
 
   addUsergroup(id: string, users: string[]): void {
@@ -206,6 +212,7 @@ export class SlackStub {
         if (c === undefined) return { ok: false, error: 'channel_not_found' };
         if (!c.members.has(stubBotUserId)) return { ok: false, error: 'not_in_channel' };
         const users = str(a['users']).split(',').filter((u) => u !== '');
+        if (users.some((u) => this.unknownUsers.has(u))) return { ok: false, error: 'user_not_found' };
         if (users.length === 1 && c.members.has(users[0]!)) return { ok: false, error: 'already_in_channel' };
         for (const u of users) c.members.add(u);
         return { ok: true, channel: channelInfo(c) };
