@@ -18,6 +18,11 @@ export function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** A note for the user that is not the command's result (stderr). */
+export function note(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
 /** Commander argument parser for a positive whole number. */
 export function positiveInt(value: string): number {
   const n = Number(value);

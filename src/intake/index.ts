@@ -7,6 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { workflowCatalog } from '../../workflows/catalog.ts';
+import { slackApi } from '../clients.ts';
+import { ApproverGroups } from '../slack/groups.ts';
 import type { Config } from '../config/index.ts';
 import { loadRunbooks } from '../runbooks/loader.ts';
 import { connectClient } from '../temporal.ts';
@@ -33,10 +35,13 @@ export async function startIntake(config: Config, log: Logger, opts: { auth?: In
   const client = await connectClient(config);
   const delivery = temporalDelivery(client);
   const auth = opts.auth ?? intakeAuthFromConfig(config);
+  // Slack user groups (FIREBREAK_SLACK_USERGROUPS) join the static lists, as for /incident.
+  const slackGroups = Object.keys(config.FIREBREAK_SLACK_USERGROUPS).length === 0 ? undefined : new ApproverGroups(config, slackApi(config));
+  const warn = (message: string) => log.warn(message);
   const service = new IntakeService({
     delivery,
     policies: runbooks.map((r) => r.policy),
-    groups,
+    groups: slackGroups === undefined ? groups : () => slackGroups.resolveOrStatic(warn),
     taskQueue: config.FIREBREAK_TASK_QUEUE,
     dataDir: config.FIREBREAK_DATA_DIR,
     log,

@@ -82,7 +82,11 @@ export function archiveFile(dataDir: string): string {
 export interface IntakeServiceOptions {
   delivery: Delivery;
   policies: readonly RunbookPolicy[];
-  groups: Record<string, string[]>;
+  /**
+   * Approver groups pinned in a new incident's input: fixed lists, or read
+   * for each delivery (Slack user groups, cached by the resolver).
+   */
+  groups: Record<string, string[]> | (() => Promise<Record<string, string[]>>);
   taskQueue: string;
   dataDir: string;
   log: Logger;
@@ -208,11 +212,12 @@ export class IntakeService {
    * the alert or intake stops.
    */
   private deliver(entry: OutboxEntry, route: Route, lingerMs = 0): Promise<Delivered> {
-    const input = {
-      ...withChildPolicies(incidentInputFor(entry.alert, route, { groups: this.o.groups, mode: this.o.mode ?? 'live' }), this.o.policies),
-      incidentId: route.incidentId,
-    };
     const attempt = async (): Promise<Delivered> => {
+      const groups = typeof this.o.groups === 'function' ? await this.o.groups() : this.o.groups;
+      const input = {
+        ...withChildPolicies(incidentInputFor(entry.alert, route, { groups, mode: this.o.mode ?? 'live' }), this.o.policies),
+        incidentId: route.incidentId,
+      };
       const r = await this.o.delivery.open({ workflowType: route.policy.workflow, taskQueue: this.o.taskQueue, input }, { lingerMs });
       await this.outbox.markDelivered(entry.seq);
       this.delivered(entry, route, r);

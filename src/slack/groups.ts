@@ -20,6 +20,22 @@ export class ApproverGroups {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * As `resolve`, but never failing: when Slack cannot be read, the static
+   * lists, and `warn` says which user groups are missing from them. Starting
+   * an incident must not wait on Slack; its gates stay answerable by the
+   * static members and the CLI.
+   */
+  async resolveOrStatic(warn: (message: string) => void): Promise<Record<string, string[]>> {
+    try {
+      return await this.resolve();
+    } catch (e) {
+      const names = Object.keys(this.config.FIREBREAK_SLACK_USERGROUPS).join(', ');
+      warn(`could not read the Slack user groups of approver groups ${names}; the incident uses their static lists (FIREBREAK_APPROVER_GROUPS) only: ${e instanceof Error ? e.message : String(e)}`);
+      return Object.fromEntries(Object.entries(this.config.FIREBREAK_APPROVER_GROUPS).map(([name, members]) => [name, [...members]]));
+    }
+  }
+
   async resolve(): Promise<Record<string, string[]>> {
     const groups: Record<string, string[]> = {};
     for (const [name, members] of Object.entries(this.config.FIREBREAK_APPROVER_GROUPS)) groups[name] = [...members];

@@ -9,7 +9,7 @@ import { afterAll } from 'vitest';
 import type { AlertSource } from '../../src/intake/alert.ts';
 import type { IntakeAuth } from '../../src/intake/auth.ts';
 import { temporalDelivery, type Delivery } from '../../src/intake/deliver.ts';
-import { IntakeService } from '../../src/intake/service.ts';
+import { IntakeService, type IntakeServiceOptions } from '../../src/intake/service.ts';
 import { startIntakeServer, type IntakeServer } from '../../src/intake/server.ts';
 import { runbookPolicy, type RunbookPolicy } from '../../src/runbooks/schema.ts';
 
@@ -106,13 +106,14 @@ export async function startTestIntake(o: {
   dataDir?: string;
   ready?: () => Promise<void>;
   now?: () => number;
+  groups?: IntakeServiceOptions['groups'];
   /** Wraps the real delivery to Temporal (e.g. to refuse some attempts). */
   delivery?: (real: Delivery) => Delivery;
 }): Promise<IntakeServer & { service: IntakeService; dataDir: string }> {
   const dataDir = o.dataDir ?? (await tempDataDir());
   const real = temporalDelivery(o.client);
   const delivery = o.delivery?.(real) ?? real;
-  const service = new IntakeService({ delivery, policies: o.policies, groups: {}, taskQueue: o.taskQueue, dataDir, log: silentLog });
+  const service = new IntakeService({ delivery, policies: o.policies, groups: o.groups ?? {}, taskQueue: o.taskQueue, dataDir, log: silentLog });
   await service.start();
   const server = await startIntakeServer({
     service,

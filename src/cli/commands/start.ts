@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { getConfig, type Config } from '../../config/index.ts';
 import { parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../start.ts';
-import { out, UserError } from '../io.ts';
+import { note, out, UserError } from '../io.ts';
 import { operatorIdentity, withClient } from '../client.ts';
 
 interface StartOptions {
@@ -65,7 +65,7 @@ export function registerStart(program: Command): void {
         const prepared = prepareStart({
           policies,
           catalog,
-          groups: config.FIREBREAK_APPROVER_GROUPS,
+          groups: await approverGroups(config),
           runbookId,
           ...(targets === undefined ? {} : { targets }),
           ...(inputFile === undefined ? {} : { inputFile }),
@@ -88,6 +88,13 @@ export function registerStart(program: Command): void {
         throw e;
       }
     });
+}
+
+/** The static approver groups, joined by their Slack user groups' members when FIREBREAK_SLACK_USERGROUPS maps any. */
+async function approverGroups(config: Config): Promise<Record<string, string[]>> {
+  if (Object.keys(config.FIREBREAK_SLACK_USERGROUPS).length === 0) return config.FIREBREAK_APPROVER_GROUPS;
+  const [{ ApproverGroups }, { slackApi }] = await Promise.all([import('../../slack/groups.ts'), import('../../clients.ts')]);
+  return new ApproverGroups(config, slackApi(config)).resolveOrStatic((message) => note(`warning: ${message}`));
 }
 
 /**
