@@ -108,7 +108,7 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
   } else if (principal?.kind !== 'user' || f.keyStatus === undefined) {
     skip('deactivate-access-key', `deactivate access key ${key}`, `access key ${key} was not found${missing}; the incident continues with what exists`);
   } else {
-    const keyInput = { incidentId, userName: principal.name, accessKeyId: key, mode, ...(f.keyStatus === undefined ? {} : { statusAtEvidence: ev.keys.find((k) => k.accessKeyId === key)?.status ?? f.keyStatus }) };
+    const keyInput = { incidentId, userName: principal.name, accessKeyId: key, mode, statusAtEvidence: ev.keys.find((k) => k.accessKeyId === key)?.status ?? f.keyStatus };
     await incident.gated('deactivate-access-key', async () => {
       await incident.act('deactivate-access-key', {
         action: 'deactivate access key',

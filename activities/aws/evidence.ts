@@ -196,6 +196,13 @@ export async function captureCredentialEvidence(
   if (clients.cloudtrail !== undefined) {
     if (facts.accessKeyId !== undefined) lookups.push(await lookupEvents(clients.cloudtrail, { key: 'AccessKeyId', value: facts.accessKeyId }, window));
     if (p !== undefined) lookups.push(await lookupEvents(clients.cloudtrail, { key: p.kind === 'user' ? 'Username' : 'ResourceName', value: p.name }, window));
+    if (p?.kind === 'role' && facts.accessKeyId === undefined) {
+      // LookupEvents cannot select a role's sessions (their Username is the session name): read the
+      // account's IAM events of the window and keep those made by sessions of the role.
+      const iamEvents = await lookupEvents(clients.cloudtrail, { key: 'EventSource', value: 'iam.amazonaws.com' }, window);
+      const ids = new Set(parseEvents(iamEvents.events).filter((t) => byAttacker(t, facts)).map((t) => t.eventId));
+      lookups.push({ ...iamEvents, events: iamEvents.events.filter((e) => ids.has(e.EventId ?? '')) });
+    }
   } else {
     lookups.push({ attribute: { key: 'AccessKeyId', value: facts.accessKeyId ?? '' }, unavailable: 'no CloudTrail client is configured for this worker' });
   }
@@ -235,7 +242,12 @@ export async function captureCredentialEvidence(
   else await seal('principal.json', { unavailable: `the principal could not be resolved: ${facts.notFound.join('; ') || 'no principal named'}` });
 
   for (const l of lookups) {
-    const name = l.attribute.key === 'AccessKeyId' ? 'cloudtrail/access-key.json' : `cloudtrail/${l.attribute.key === 'Username' ? 'user' : 'resource'}-${l.attribute.value}.json`;
+    const name =
+      l.attribute.key === 'AccessKeyId'
+        ? 'cloudtrail/access-key.json'
+        : l.attribute.key === 'EventSource'
+          ? `cloudtrail/iam-events-by-role-${p?.name ?? ''}.json`
+          : `cloudtrail/${l.attribute.key === 'Username' ? 'user' : 'resource'}-${l.attribute.value}.json`;
     await seal(
       name,
       'unavailable' in l

@@ -34,6 +34,7 @@ import {
   iamProxy,
   policy,
   proxiedIam,
+  roleEvent,
   seedRole,
   seedUser,
   startCredentialIncident,
@@ -387,6 +388,32 @@ describe('eradication of what the compromised key created or changed', () => {
     expect((await iam.send(new ListAttachedUserPoliciesCommand({ UserName: newUser }))).AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([admin.Policy!.Arn!]);
     const restored = decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role.name }))).Role!.AssumeRolePolicyDocument!);
     expect(JSON.parse(restored)).toEqual(JSON.parse(evil));
+  });
+
+  it("finds what a role's sessions created among the account's IAM events, and quarantines it once approved", async () => {
+    const role = await seedRole(iam);
+    const backdoor = uniqueName('backdoor');
+    await iam.send(new CreateUserCommand({ UserName: backdoor }));
+    trail.seed(
+      [
+        roleEvent(role, 'i-0abc123def4567890', 'CreateUser', 20, { requestParameters: { userName: backdoor } }),
+        roleEvent({ name: 'someone-else', arn: `arn:aws:iam::${testAccountId}:role/someone-else` }, 'ci', 'CreateUser', 19, { requestParameters: { userName: 'legit' } }),
+      ],
+      testAccountId,
+    );
+    const handle = await startCredentialIncident(client, taskQueue, {
+      policy: await straight({ 'eradicate-principals': one }),
+      targets: [{ kind: 'role', id: role.arn }],
+    });
+    await waitForStatus(handle, awaiting('eradicate-principals'));
+    await handle.executeUpdate(decideUpdate, vote('eradicate-principals', 'cli:bob'));
+    await waitForStatus(handle, settled);
+    expect((await iam.send(new ListUserPoliciesCommand({ UserName: backdoor }))).PolicyNames).toEqual([quarantinePolicyName]);
+    const events = await timeline(handle);
+    const byRole = (await evidence(events, `cloudtrail/iam-events-by-role-${role.name}.json`)) as { events: { EventName: string; Username: string }[] };
+    expect(byRole.events.map((e) => [e.EventName, e.Username])).toEqual([['CreateUser', 'i-0abc123def4567890']]);
+    const acted = events.filter((e) => e.type === 'action.succeeded' && e.step === 'eradicate-principals').map((e) => (e.type === 'action.succeeded' ? e.data.target : ''));
+    expect(acted).toEqual([`user:${backdoor}`]);
   });
 
   it('skips eradication with the reason when CloudTrail shows nothing created by the key', async () => {

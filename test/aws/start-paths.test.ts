@@ -10,6 +10,7 @@ import { GetRolePolicyCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk
 import { CoreV1Api } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { revokePolicyName, revokeTimeOf } from '../../activities/aws/index.ts';
+import { demoCloudTrailEvents, seedAws } from '../../src/sandbox/demo.ts';
 import { openIncident } from '../../src/incidents.ts';
 import { normaliseBody } from '../../src/intake/normalise.ts';
 import { incidentInputFor, routeAlert } from '../../src/intake/router.ts';
@@ -110,5 +111,33 @@ describe('firebreak start credential-compromise --target <access key id>', () =>
     expect(status.requester).toBe('cli:alice');
     expect(status.counts.evidence).toBeGreaterThan(0);
     expect(await keyStatus(u.user, u.key)).toBe('Active');
+  });
+});
+
+describe('the local sandbox demo', () => {
+  it("tells a story the runbook finds: the demo key's CloudTrail shows a key and an admin user made with it", async () => {
+    const demo = await seedAws(iam);
+    expect(demo.account).toBe(testAccountId);
+    trail.seed(demoCloudTrailEvents(demo), demo.account);
+    const p = await policy({ 'deactivate-access-key': 'none', 'delete-login-profile': 'none', 'eradicate-access-keys': 'none', 'eradicate-principals': 'none', 'restore-policies': 'none' });
+    const { incidentId } = await openIncident(client, {
+      workflowType: p.workflow,
+      taskQueue,
+      correlationKey: `demo:${demo.accessKeyId}`,
+      input: { policy: p, groups: {}, requester: 'cli:alice', mode: 'live', trigger: { source: 'cli', severity: 'high', summary: 'demo', receivedAt: new Date().toISOString() }, targets: [{ kind: 'access-key', id: demo.accessKeyId }] },
+    });
+    const handle = client.workflow.getHandle(incidentId);
+    const status = await waitForStatus(handle, settled, 30_000);
+    expect(status.counts.failures).toBe(0);
+    const succeeded = (await timeline(handle)).filter((e) => e.type === 'action.succeeded').map((e) => [e.step, e.type === 'action.succeeded' ? e.data.target : '']);
+    expect(succeeded).toEqual([
+      ['deactivate-access-key', `access-key:${demo.accessKeyId}`],
+      ['revoke-user-sessions', `iam-user:${demo.user}`],
+      ['delete-login-profile', `iam-user:${demo.user}`],
+      ['eradicate-access-keys', `access-key:${demo.attackerKeyId}`],
+      ['eradicate-principals', `user:${demo.attackerUser}`],
+      ['restore-policies', `user:${demo.attackerUser}`],
+    ]);
+    expect(await keyStatus(demo.user, demo.attackerKeyId)).toBe('Inactive');
   });
 });

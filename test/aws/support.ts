@@ -145,6 +145,35 @@ export function userEvent(
   };
 }
 
+/** A CloudTrail record of a call made with a session of a role (AssumeRole, IRSA, instance profile). */
+export function roleEvent(
+  role: { name: string; arn: string },
+  session: string,
+  eventName: string,
+  minutesAgo: number,
+  extra: { requestParameters?: Record<string, unknown>; responseElements?: Record<string, unknown> } = {},
+): CloudTrailRecord {
+  return {
+    eventVersion: '1.09',
+    eventTime: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+    eventSource: 'iam.amazonaws.com',
+    eventName,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '198.51.100.23',
+    readOnly: false,
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: `AROATEST:${session}`,
+      arn: `arn:aws:sts::${testAccountId}:assumed-role/${role.name}/${session}`,
+      accountId: testAccountId,
+      accessKeyId: `ASIA${session.toUpperCase().replace(/[^A-Z0-9]/g, '').padEnd(16, '0').slice(0, 16)}`,
+      sessionContext: { sessionIssuer: { type: 'Role', principalId: 'AROATEST', arn: role.arn, accountId: testAccountId, userName: role.name } },
+    },
+    requestParameters: extra.requestParameters ?? null,
+    responseElements: extra.responseElements ?? null,
+  };
+}
+
 /** Starts a credential-compromise incident on the worker's queue. */
 export async function startCredentialIncident(
   client: Client,
