@@ -4,9 +4,8 @@
  * here, and it must give exactly one entry (with its gate) per step, so no
  * step runs under an implicit gate.
  *
- * Each runbook workflow registers its step ids here when it is added, e.g.
- *   credentialCompromise: { steps: ['snapshot-evidence', 'deactivate-keys', …] },
- * and uses the same ids when it asks for a step's gate. None is registered yet.
+ * Each runbook workflow registers its step ids here when it is added, and
+ * uses the same ids when it asks for a step's gate.
  *
  * Workflow code imports nothing but types from src/, so the type is inline
  * (it is the same shape as `WorkflowCatalog` in src/runbooks/loader.ts).
