@@ -43,7 +43,8 @@ export function incidentIdFor(runbookId: string, correlationKey: string): string
   const slug = correlationKey
     .toLowerCase()
     .replace(/[^a-z0-9:._-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
+    // A key without a cluster or account starts with '-:'; the readable part starts with the first name.
+    .replace(/^[-:._]+|[-:._]+$/g, '')
     .slice(0, 80);
   const hash = createHash('sha256').update(`${runbookId}\0${correlationKey}`).digest('hex').slice(0, 8);
   return `${runbookId}.${slug}-${hash}`;

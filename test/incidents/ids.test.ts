@@ -20,6 +20,12 @@ describe('incident ids', () => {
     expect(incidentIdFor('supply-chain', 'prod-eu:demo-shop:storefront-x7k2p')).not.toBe(id);
   });
 
+  it('start the readable part with a name when the key has no cluster or account', () => {
+    expect(incidentIdFor('container-escape', '-:demo-shop:storefront-x7k2p')).toMatch(/^container-escape\.demo-shop:storefront-x7k2p-[0-9a-f]{8}$/);
+    expect(incidentIdFor('credential-compromise', '-:AKIAIOSFODNN7EXAMPLE')).toMatch(/^credential-compromise\.akiaiosfodnn7example-[0-9a-f]{8}$/);
+    expect(incidentIdFor('container-escape', '-:demo-shop:storefront-x7k2p')).not.toBe(incidentIdFor('container-escape', 'demo-shop:storefront-x7k2p'));
+  });
+
   it('keep keys apart that differ only in characters the readable part drops', () => {
     expect(incidentIdFor('r', 'a/b')).not.toBe(incidentIdFor('r', 'a b'));
   });
