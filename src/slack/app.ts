@@ -261,7 +261,17 @@ export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp
           clientOptions,
           logger,
         })
-      : new App({ token: c.SLACK_BOT_TOKEN!, appToken: c.SLACK_APP_TOKEN!, socketMode: true, clientOptions, logger });
+      : new App({
+          token: c.SLACK_BOT_TOKEN!,
+          appToken: c.SLACK_APP_TOKEN!,
+          socketMode: true,
+          clientOptions,
+          // The Socket Mode client calls apps.connections.open at SLACK_API_URL too. It gets its own copy: it
+          // sets a 100-retry policy on the options it is given, which Bolt would otherwise reuse for the
+          // clients it hands our listeners (a views.open to an unreachable Slack would then retry for hours).
+          installerOptions: { clientOptions: { ...clientOptions } },
+          logger,
+        });
 
   const tell = async (channel: string | undefined, user: string, text: string) => {
     try {

@@ -6,16 +6,26 @@
  * fail the next call of a method — with an `ok: false` error, or with HTTP 429
  * and a Retry-After header, as Slack does. Point a WebClient's `slackApiUrl`
  * at `url`.
+ *
+ * It also speaks Socket Mode (https://api.slack.com/apis/connections/socket):
+ * `apps.connections.open`, called with the app-level token, answers a
+ * one-use `ws://` URL on this server; a client that connects there is sent
+ * `hello`, can be pushed envelopes, and every acknowledgement it sends back is
+ * recorded.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 export interface StubCall {
   method: string;
   args: Record<string, unknown>;
   /** Milliseconds since the epoch when the call arrived. */
   at: number;
+  /** The token the call was made with (Authorization header or `token` field), if any. */
+  token?: string;
   /** What the stub answered: 200 with ok true/false, or 429. */
   status: number;
   ok: boolean;
@@ -41,6 +51,29 @@ type Failure = ({ status: 429; retryAfter: number } | { error: string }) & { whe
 
 export const stubBotUserId = 'UBOTFIREBRK';
 export const stubToken = 'xoxb-test-token-for-the-stub';
+/** The app-level token (connections:write) Socket Mode connects with. */
+export const stubAppToken = 'xapp-1-A00000001-1790000000-test-app-token-for-the-stub';
+export const stubAppId = 'A00000001';
+
+/** An envelope pushed to the app over Socket Mode. */
+export interface SocketEnvelope {
+  envelope_id: string;
+  type: 'interactive' | 'slash_commands' | 'events_api';
+  payload: Record<string, unknown>;
+  accepts_response_payload: boolean;
+}
+
+/** What the app sent back for an envelope: its id and, when it answered with one, a response payload. */
+export interface SocketAck {
+  envelope_id: string;
+  payload?: Record<string, unknown>;
+  /** Milliseconds since the epoch when the acknowledgement arrived. */
+  at: number;
+}
+
+const isAck = (m: unknown): m is Omit<SocketAck, 'at'> =>
+  typeof m === 'object' && m !== null && typeof (m as { envelope_id?: unknown }).envelope_id === 'string' &&
+  ((m as { payload?: unknown }).payload === undefined || typeof (m as { payload?: unknown }).payload === 'object');
 
 /** Arguments as Slack receives them: form fields, JSON-encoded objects decoded. */
 function parseArgs(body: string, contentType: string | undefined): Record<string, unknown> {
@@ -76,6 +109,16 @@ export class SlackStub {
   private readonly failures = new Map<string, Failure[]>();
   private seq = 0;
   private clock = 1_790_000_000;
+  /** Every envelope pushed over Socket Mode, and every acknowledgement the app sent back. */
+  readonly envelopes: (SocketEnvelope & { at: number })[] = [];
+  readonly acks: SocketAck[] = [];
+  /** Messages from the app that are not acknowledgements of a pushed envelope (there should be none). */
+  readonly strayMessages: string[] = [];
+  /** Socket Mode connections accepted so far (each was sent `hello`). */
+  socketConnections = 0;
+  private readonly sockets = new Set<WebSocket>();
+  private readonly tickets = new Set<string>();
+  private wss: WebSocketServer | undefined;
   url = '';
   private server: Server | undefined;
 
@@ -84,7 +127,8 @@ export class SlackStub {
       void (async () => {
         const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
         const args = parseArgs(await readBody(req), req.headers['content-type']);
-        const call: StubCall = { method, args, at: Date.now(), status: 200, ok: true };
+        const token = req.headers.authorization?.replace(/^Bearer /, '') ?? (typeof args['token'] === 'string' ? args['token'] : undefined);
+        const call: StubCall = { method, args, at: Date.now(), status: 200, ok: true, ...(token === undefined ? {} : { token }) };
         this.calls.push(call);
         const pending = this.failures.get(method) ?? [];
         const index = pending.findIndex((f) => f.when === undefined || f.when(args));
@@ -98,6 +142,7 @@ export class SlackStub {
         }
         let answer: Record<string, unknown>;
         if (failure !== undefined) answer = { ok: false, error: failure.error };
+        else if (method === 'apps.connections.open') answer = this.connectionsOpen(token);
         else if (req.headers.authorization !== `Bearer ${stubToken}` && args['token'] !== stubToken) answer = { ok: false, error: 'invalid_auth' };
         else answer = this.answer(method, args);
         call.ok = answer['ok'] === true;
@@ -105,12 +150,92 @@ export class SlackStub {
         res.end(JSON.stringify(answer));
       })();
     });
+    const wss = (this.wss = new WebSocketServer({ noServer: true }));
+    this.server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'ws://stub');
+      const ticket = url.searchParams.get('ticket') ?? '';
+      // A ticket from apps.connections.open is good for one connection, as Slack's are.
+      if (url.pathname !== '/link/' || !this.tickets.delete(ticket)) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/`;
     return this;
   }
 
+  /** Socket Mode connections open now. */
+  get openSockets(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Sends an envelope to the connected app as Slack does (`interactive` for
+   * clicks and modal submissions, `slash_commands` for commands) and returns
+   * its envelope id. Fails when no app is connected.
+   */
+  push(type: SocketEnvelope['type'], payload: Record<string, unknown>, o: { acceptsResponsePayload?: boolean } = {}): string {
+    const [ws] = this.sockets;
+    if (ws === undefined) throw new Error('Slack stub: no Socket Mode connection to push an envelope to');
+    const envelope: SocketEnvelope = {
+      envelope_id: randomUUID(),
+      type,
+      payload,
+      accepts_response_payload: o.acceptsResponsePayload ?? type !== 'events_api',
+    };
+    this.envelopes.push({ ...envelope, at: Date.now() });
+    ws.send(JSON.stringify(envelope));
+    return envelope.envelope_id;
+  }
+
+  /** Waits for the app's acknowledgement of an envelope (Slack wants it within 3 s). */
+  ackOf(envelopeId: string, timeoutMs = 3_000): Promise<SocketAck> {
+    return this.waitFor(`the acknowledgement of envelope ${envelopeId}`, () => this.acks.find((a) => a.envelope_id === envelopeId), timeoutMs);
+  }
+
+  private accept(ws: WebSocket): void {
+    this.sockets.add(ws);
+    this.socketConnections += 1;
+    ws.on('message', (data: RawData) => {
+      const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+      let m: unknown;
+      try {
+        m = JSON.parse(text);
+      } catch {
+        m = undefined;
+      }
+      if (isAck(m) && this.envelopes.some((e) => e.envelope_id === m.envelope_id)) {
+        this.acks.push({ envelope_id: m.envelope_id, ...(m.payload === undefined ? {} : { payload: m.payload }), at: Date.now() });
+      } else {
+        this.strayMessages.push(text);
+      }
+    });
+    ws.on('close', () => this.sockets.delete(ws));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: this.sockets.size,
+        debug_info: { host: 'applink-stub', build_number: 1, approximate_connection_time: 18060 },
+        connection_info: { app_id: stubAppId },
+      }),
+    );
+  }
+
+  /** apps.connections.open: only an app-level token may open a connection; a bot token is the wrong type. */
+  private connectionsOpen(token: string | undefined): Record<string, unknown> {
+    if (token === stubToken) return { ok: false, error: 'not_allowed_token_type' };
+    if (token !== stubAppToken) return { ok: false, error: 'invalid_auth' };
+    const ticket = randomUUID();
+    this.tickets.add(ticket);
+    const { port } = this.server!.address() as AddressInfo;
+    return { ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${ticket}&app_id=${stubAppId}` };
+  }
+
   async stop(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    await new Promise<void>((resolve) => (this.wss === undefined ? resolve() : this.wss.close(() => resolve())));
     await new Promise<void>((resolve) => {
       this.server?.closeAllConnections();
       this.server?.close(() => resolve());

@@ -1,8 +1,9 @@
 /**
  * Firebreak's Slack side on real servers: the Slack Web API stub, an engine
  * worker on the dev server whose notices go to Slack (the real notifier and
- * Web API client, pointed at the stub), and the real Bolt app over HTTP.
- * Requests to the app are signed as Slack signs them.
+ * Web API client, pointed at the stub), and the real Bolt app — over HTTP,
+ * where requests to the app are signed as Slack signs them, or in Socket
+ * Mode, connected to the stub's WebSocket with the app-level token.
  */
 import { createHmac } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
@@ -16,7 +17,7 @@ import { slackNotifier } from '../../src/slack/notifier.ts';
 import { engineTestSteps } from '../fixtures/engine-workflow.ts';
 import { newWorld, startEngineWorker } from './engine.ts';
 import { sandbox, temporalClient } from './servers.ts';
-import { slackStub, stubToken } from './slack-stub.ts';
+import { slackStub, stubAppToken, stubToken } from './slack-stub.ts';
 
 export const signingSecret = 'test-signing-secret-0123456789abcdef';
 
@@ -26,7 +27,18 @@ export interface SlackHarnessOptions {
   usergroups?: Record<string, string>;
 }
 
+/** The engine and the Bolt app over HTTP (Events API at `url`). */
 export async function slackHarness(o: SlackHarnessOptions = {}) {
+  const { app, ...h } = await harness(o, 'http');
+  return { ...h, url: app.url! };
+}
+
+/** The engine and the Bolt app in Socket Mode, connected to the stub (push envelopes with `stub.push`). */
+export async function slackSocketHarness(o: SlackHarnessOptions = {}) {
+  return harness(o, 'socket');
+}
+
+async function harness(o: SlackHarnessOptions, mode: 'http' | 'socket') {
   const stub = await slackStub();
   const log = pino({ level: 'silent' });
   const api = new SlackApi(slackWebClient({ token: stubToken, apiUrl: stub.url }));
@@ -37,10 +49,10 @@ export async function slackHarness(o: SlackHarnessOptions = {}) {
   const client = await temporalClient();
   const app = await startSlackApp({
     config: {
-      SLACK_MODE: 'http',
+      SLACK_MODE: mode,
       SLACK_BOT_TOKEN: stubToken,
-      SLACK_SIGNING_SECRET: signingSecret,
-      SLACK_APP_TOKEN: undefined,
+      SLACK_SIGNING_SECRET: mode === 'http' ? signingSecret : undefined,
+      SLACK_APP_TOKEN: mode === 'socket' ? stubAppToken : undefined,
       SLACK_API_URL: stub.url,
       FIREBREAK_SLACK_PORT: 3000,
       FIREBREAK_SLACK_HOST: '127.0.0.1',
@@ -53,7 +65,7 @@ export async function slackHarness(o: SlackHarnessOptions = {}) {
     log,
   });
   afterAll(() => app.stop());
-  return { stub, api, world, taskQueue, client, url: app.url! };
+  return { stub, api, world, taskQueue, client, app };
 }
 
 /** Slack's v0 signature: HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret. */
@@ -87,10 +99,24 @@ function payload(p: object): string {
 
 const team = { id: 'T00000001', domain: 'firebreak-test' };
 
-/** A click on a button of a message, as Slack sends it (block_actions). */
-export function buttonClick(o: { user: string; channel: string; messageTs: string; actionId: string; value: string; actionTs?: string }): string {
+interface Click {
+  user: string;
+  channel: string;
+  messageTs: string;
+  actionId: string;
+  value: string;
+  actionTs?: string;
+}
+
+/** A click on a button of a message, as Slack sends it over HTTP (block_actions, form-encoded). */
+export function buttonClick(o: Click): string {
+  return payload(buttonClickPayload(o));
+}
+
+/** The block_actions payload of a click (Socket Mode sends it as an `interactive` envelope's payload). */
+export function buttonClickPayload(o: Click): Record<string, unknown> {
   const actionTs = o.actionTs ?? `${Date.now() / 1000}`;
-  return payload({
+  return {
     type: 'block_actions',
     team,
     user: { id: o.user, username: o.user.toLowerCase(), name: o.user.toLowerCase(), team_id: team.id },
@@ -102,7 +128,7 @@ export function buttonClick(o: { user: string; channel: string; messageTs: strin
     message: { type: 'message', ts: o.messageTs, text: 'approval', user: 'UBOTFIREBRK' },
     response_url: 'https://hooks.slack.invalid/actions/T00000001/1/x',
     actions: [{ type: 'button', action_id: o.actionId, block_id: 'approval', value: o.value, action_ts: actionTs, text: { type: 'plain_text', text: 'x' } }],
-  });
+  };
 }
 
 type StateValues = Record<string, { value: { type: string; value?: string | null; selected_option?: { value: string } | null } }>;
@@ -133,9 +159,14 @@ export function viewSubmission(o: { user: string; callbackId: string; values: St
 export const textValue = (value: string | null) => ({ value: { type: 'plain_text_input', value } });
 export const selectValue = (value: string | null) => ({ value: { type: 'static_select', selected_option: value === null ? null : { value } } });
 
-/** The `/incident` command, as Slack sends it. */
+/** The `/incident` command, as Slack sends it over HTTP (form-encoded). */
 export function slashCommand(o: { user: string; channel: string; text?: string }): string {
-  return new URLSearchParams({
+  return new URLSearchParams(slashCommandFields(o)).toString();
+}
+
+/** The `/incident` command's fields (Socket Mode sends them as a `slash_commands` envelope's payload). */
+export function slashCommandFields(o: { user: string; channel: string; text?: string }): Record<string, string> {
+  return {
     token: 'verification-token-unused',
     team_id: team.id,
     team_domain: team.domain,
@@ -148,5 +179,5 @@ export function slashCommand(o: { user: string; channel: string; text?: string }
     api_app_id: 'A00000001',
     response_url: 'https://hooks.slack.invalid/commands/T00000001/1/x',
     trigger_id: `trigger.${Date.now()}`,
-  }).toString();
+  };
 }
