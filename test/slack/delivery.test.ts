@@ -140,10 +140,11 @@ describe('delivering to Slack', () => {
     const { handle } = await start(escalating, { groups: { leads: ['slack:U0ERIN'] } });
     const toSecurity = await h.stub.waitFor('the escalation in #security', () => inChannel(security).find((m) => m.text.includes('Escalation: Engine test')), 15_000);
     expect(JSON.stringify(toSecurity.blocks)).toContain('got no decision by its deadline');
-    expect(h.stub.messages.find((m) => m.channel === 'D0DAVE' && m.text.includes('Escalation'))).toBeDefined();
-    expect(h.stub.messages.find((m) => m.channel === 'D0ERIN' && m.text.includes('Escalation'))).toBeDefined();
+    // The escalation goes to its targets one after another: wait for each.
+    await h.stub.waitFor('the escalation to U0DAVE', () => h.stub.messages.find((m) => m.channel === 'D0DAVE' && m.text.includes('Escalation')));
+    await h.stub.waitFor('the escalation to U0ERIN (group:leads)', () => h.stub.messages.find((m) => m.channel === 'D0ERIN' && m.text.includes('Escalation')));
     const room = await roomOf(handle);
-    expect(inChannel(room.channel).some((m) => m.threadTs === undefined && m.text.includes('Escalation'))).toBe(true);
+    await h.stub.waitFor('the escalation in the incident channel', () => inChannel(room.channel).find((m) => m.threadTs === undefined && m.text.includes('Escalation')));
   });
 
   it('records an escalation to a channel that does not exist as a failed notice saying what to fix', async () => {
