@@ -10,19 +10,30 @@
  * Workflow code imports nothing but types from src/, so the type is inline
  * (it is the same shape as `WorkflowCatalog` in src/runbooks/loader.ts).
  */
+/** The step ids of the container-escape runbook, as its policy (runbooks/container-escape.yaml) gates them. */
+export const containerEscapeSteps = [
+  'collect-evidence',
+  'isolate-pod',
+  'detach-from-rotation',
+  'cordon-node',
+  'offer-credential-compromise',
+  'delete-pod',
+] as const;
+
+/** The step ids of the credential-compromise runbook, as its policy (runbooks/credential-compromise.yaml) gates them. */
+export const credentialCompromiseSteps = [
+  'triage',
+  'collect-evidence',
+  'deactivate-access-key',
+  'revoke-user-sessions',
+  'revoke-role-sessions',
+  'delete-login-profile',
+  'eradicate-access-keys',
+  'eradicate-principals',
+  'restore-policies',
+] as const;
+
 export const workflowCatalog: Record<string, { steps: readonly string[] }> = {
-  containerEscape: { steps: ['collect-evidence', 'isolate-pod', 'detach-from-rotation', 'cordon-node', 'offer-credential-compromise', 'delete-pod'] },
-  credentialCompromise: {
-    steps: [
-      'triage',
-      'collect-evidence',
-      'deactivate-access-key',
-      'revoke-user-sessions',
-      'revoke-role-sessions',
-      'delete-login-profile',
-      'eradicate-access-keys',
-      'eradicate-principals',
-      'restore-policies',
-    ],
-  },
+  containerEscape: { steps: containerEscapeSteps },
+  credentialCompromise: { steps: credentialCompromiseSteps },
 };

@@ -6,21 +6,12 @@ import { ApplicationFailure, ParentClosePolicy, proxyActivities, startChild } fr
 import type { Activities } from '../activities/index.ts';
 import type { PodFacts, PodRef } from '../activities/kubernetes/index.ts';
 import type { RunbookPolicy } from '../src/runbooks/schema.ts';
-import { workflowCatalog } from './catalog.ts';
+import { containerEscapeSteps, workflowCatalog } from './catalog.ts';
 import { Incident, noticeActivityOptions } from './engine/incident.ts';
 import type { IncidentStatus } from './engine/messages.ts';
 import { describeFailure } from './engine/saga.ts';
 import type { IncidentInput } from './engine/types.ts';
 
-/** The step ids of the runbook, as its policy (runbooks/container-escape.yaml) gates them. */
-export const containerEscapeSteps = [
-  'collect-evidence',
-  'isolate-pod',
-  'detach-from-rotation',
-  'cordon-node',
-  'offer-credential-compromise',
-  'delete-pod',
-] as const;
 type Step = (typeof containerEscapeSteps)[number];
 
 /** The workflow that the credential-compromise runbook registers (offered as a child for IRSA roles). */

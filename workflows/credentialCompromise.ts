@@ -8,24 +8,13 @@
 import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { AttackerChange, AwsActionResult, CredentialEvidenceFacts, CredentialFacts, PolicyHolder, Principal } from '../activities/aws/index.ts';
+import { credentialCompromiseSteps } from './catalog.ts';
 import { workflowNowIso } from './engine/clock.ts';
 import { Incident } from './engine/incident.ts';
 import type { IncidentStatus } from './engine/messages.ts';
 import { describeFailure } from './engine/saga.ts';
 import type { IncidentInput } from './engine/types.ts';
 
-/** The step ids of the runbook, as its policy (runbooks/credential-compromise.yaml) gates them. */
-export const credentialCompromiseSteps = [
-  'triage',
-  'collect-evidence',
-  'deactivate-access-key',
-  'revoke-user-sessions',
-  'revoke-role-sessions',
-  'delete-login-profile',
-  'eradicate-access-keys',
-  'eradicate-principals',
-  'restore-policies',
-] as const;
 type Step = (typeof credentialCompromiseSteps)[number];
 
 const reads = proxyActivities<Activities>({
