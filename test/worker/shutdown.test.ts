@@ -105,11 +105,16 @@ describe('firebreak serve on SIGTERM', () => {
       );
 
       // The activity that was running at the signal completed in the serving process, once: not failed, timed out or retried.
-      const events = (await handle.fetchHistory()).events ?? [];
-      const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
-      const awsScheduled = scheduled.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkAws');
+      // Read until the completion shows (the serving process reported it before exiting; allow the server a moment under load).
+      let events = (await handle.fetchHistory()).events ?? [];
+      const awsScheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkAws');
       expect(awsScheduled, 'checkAws was scheduled').toBeDefined();
       const forAws = (id: unknown) => String(id) === String(awsScheduled!.eventId);
+      for (let tries = 0; tries < 50 && !events.some((e) => forAws(e.activityTaskCompletedEventAttributes?.scheduledEventId)); tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        events = (await handle.fetchHistory()).events ?? [];
+      }
+      const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
       const completed = events.find((e) => forAws(e.activityTaskCompletedEventAttributes?.scheduledEventId));
       const started = events.find((e) => forAws(e.activityTaskStartedEventAttributes?.scheduledEventId));
       expect(completed?.activityTaskCompletedEventAttributes?.identity).toBe(`${serve.child.pid}@${hostname()}`);
