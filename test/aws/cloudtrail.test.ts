@@ -10,8 +10,8 @@ import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrai
 import { describe, expect, it } from 'vitest';
 import { lookupEvents } from '../../activities/aws/cloudtrail.ts';
 import { cloudTrailClientConfig } from '../../src/clients.ts';
-import { uniqueName } from '../support/servers.ts';
-import { cloudTrailServer, inAccount, userEvent } from './support.ts';
+import { inAccount, uniqueName } from '../support/servers.ts';
+import { cloudTrailServer, userEvent } from './support.ts';
 
 const trail = await cloudTrailServer();
 const account = '301234567890';

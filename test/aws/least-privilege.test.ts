@@ -15,9 +15,9 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decideUpdate, rollbackUpdate, type IncidentStatus } from '../../workflows/engine/messages.ts';
 import { awaiting, waitForStatus } from '../support/engine.ts';
-import { awsClient, awsTestConfig, temporalClient, testAccountId, uniqueName } from '../support/servers.ts';
+import { awsClient, awsTestConfig, inAccount, temporalClient, testAccountId, uniqueName } from '../support/servers.ts';
 import { startRunbookWorker } from '../kubernetes/support.ts';
-import { approvers, awsDeps, cloudTrailServer, inAccount, policy, seedUser, startCredentialIncident, userEvent } from './support.ts';
+import { approvers, awsDeps, cloudTrailServer, policy, seedUser, startCredentialIncident, userEvent } from './support.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const policyPath = join(root, 'deploy/aws/firebreak-worker-policy.json');

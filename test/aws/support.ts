@@ -27,28 +27,19 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll } from 'vitest';
 import type { ActivityDeps } from '../../activities/index.ts';
 import { openIncident } from '../../src/incidents.ts';
-import { loadRunbookFile } from '../../src/runbooks/loader.ts';
-import { runbookPolicy, type RunbookPolicy } from '../../src/runbooks/schema.ts';
+import type { RunbookPolicy } from '../../src/runbooks/schema.ts';
 import { startCloudTrailServer, type CloudTrailRecord, type CloudTrailServer } from '../../src/sandbox/cloudtrail.ts';
-import { workflowCatalog } from '../../workflows/catalog.ts';
+import { shippedPolicy } from '../support/policies.ts';
 import type { IncidentInput, Target } from '../../workflows/engine/types.ts';
 import { testDeps } from '../support/deps.ts';
-import { awsClient, awsTestConfig, sandbox, testAccountId, uniqueName } from '../support/servers.ts';
+import { awsClient, awsTestConfig, inAccount, sandbox, testAccountId, uniqueName } from '../support/servers.ts';
 
 export const policyFile = fileURLToPath(new URL('../../runbooks/credential-compromise.yaml', import.meta.url));
 export const approvers = ['cli:alice', 'cli:bob', 'cli:carol'];
 
-/** The shipped policy, validated by the loader, with some gates replaced for a test. */
-export async function policy(gates: Partial<Record<string, unknown>> = {}): Promise<RunbookPolicy> {
-  const { policy: p } = await loadRunbookFile(policyFile, { catalog: workflowCatalog, groups: {} });
-  const raw = structuredClone(p) as unknown as { steps: { id: string; gate: unknown }[]; rollback: { gate: unknown } };
-  const toInput = (g: unknown): unknown =>
-    typeof g === 'object' && g !== null && 'timeout' in g ? { ...g, timeout: (g as { timeout: { text: string } }).timeout.text } : g;
-  return runbookPolicy.parse({
-    ...raw,
-    steps: raw.steps.map((s) => ({ ...s, gate: gates[s.id] ?? toInput(s.gate) })),
-    rollback: { gate: gates['rollback'] ?? toInput(raw.rollback.gate) },
-  });
+/** The shipped policy, with some gates replaced for a test. */
+export function policy(gates: Partial<Record<string, unknown>> = {}): Promise<RunbookPolicy> {
+  return shippedPolicy(policyFile, gates);
 }
 
 /** The sandbox CloudTrail endpoint for this file; closed after it. */
@@ -58,19 +49,6 @@ export async function cloudTrailServer(): Promise<CloudTrailServer> {
   return server;
 }
 
-type Next = (args: { request: { headers: Record<string, string> } }) => Promise<unknown>;
-
-/** Sends this file's moto account with every request, as awsClient does. */
-export function inAccount<C extends { middlewareStack: { add(m: unknown, o: unknown): void } }>(client: C, accountId = testAccountId): C {
-  client.middlewareStack.add(
-    (next: Next) => (args: Parameters<Next>[0]) => {
-      args.request.headers['x-moto-account-id'] = accountId;
-      return next(args);
-    },
-    { step: 'build', name: 'motoAccountIsolation' },
-  );
-  return client;
-}
 
 /** A real CloudTrailClient on the sandbox endpoint, configured as the worker configures it. */
 export function cloudTrailClient(server: CloudTrailServer): CloudTrailClient {

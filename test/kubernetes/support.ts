@@ -18,10 +18,9 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSo
 import { afterAll } from 'vitest';
 import { createActivities, type ActivityDeps } from '../../activities/index.ts';
 import { openIncident } from '../../src/incidents.ts';
-import { loadRunbookFile } from '../../src/runbooks/loader.ts';
 import type { RunbookPolicy } from '../../src/runbooks/schema.ts';
 import { timelineSinks } from '../../src/timeline/sinks.ts';
-import { workflowCatalog } from '../../workflows/catalog.ts';
+import { shippedPolicy } from '../support/policies.ts';
 import type { ContainerEscapeInput } from '../../workflows/containerEscape.ts';
 import { timelineQuery } from '../../workflows/engine/messages.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
@@ -29,19 +28,9 @@ import { kubeConfig, sandbox, uniqueName } from '../support/servers.ts';
 
 export const policyFile = fileURLToPath(new URL('../../runbooks/container-escape.yaml', import.meta.url));
 
-/** The shipped policy, validated by the loader, with some gates replaced for a test. */
-export async function policy(gates: Partial<Record<string, unknown>> = {}): Promise<RunbookPolicy> {
-  const { policy: p } = await loadRunbookFile(policyFile, { catalog: workflowCatalog, groups: {} });
-  const { runbookPolicy } = await import('../../src/runbooks/schema.ts');
-  const raw = structuredClone(p) as unknown as { steps: { id: string; gate: unknown }[]; rollback: { gate: unknown } };
-  // Re-parse from the policy's input shape: durations back to text.
-  const toInput = (g: unknown): unknown =>
-    typeof g === 'object' && g !== null && 'timeout' in g ? { ...g, timeout: (g as { timeout: { text: string } }).timeout.text } : g;
-  return runbookPolicy.parse({
-    ...raw,
-    steps: raw.steps.map((s) => ({ ...s, gate: gates[s.id] ?? toInput(s.gate) })),
-    rollback: { gate: gates['rollback'] ?? toInput(raw.rollback.gate) },
-  });
+/** The shipped policy, with some gates replaced for a test. */
+export function policy(gates: Partial<Record<string, unknown>> = {}): Promise<RunbookPolicy> {
+  return shippedPolicy(policyFile, gates);
 }
 
 export interface Workload {

@@ -57,15 +57,8 @@ interface WithMiddleware {
 }
 type Next = (args: { request: { headers: Record<string, string> } }) => Promise<unknown>;
 
-/**
- * A real AWS SDK client talking to moto, its calls landing in this file's own
- * account (moto keeps accounts apart), so no file sees another's resources.
- */
-export function awsClient<C extends WithMiddleware>(
-  Ctor: new (config: ReturnType<typeof awsTestConfig>) => C,
-  accountId = testAccountId,
-): C {
-  const client = new Ctor(awsTestConfig());
+/** Sends every request of the client to the given moto account (moto keeps accounts apart); this file's by default. */
+export function inAccount<C extends WithMiddleware>(client: C, accountId = testAccountId): C {
   client.middlewareStack.add(
     (next: Next) => (args: Parameters<Next>[0]) => {
       args.request.headers['x-moto-account-id'] = accountId;
@@ -74,6 +67,17 @@ export function awsClient<C extends WithMiddleware>(
     { step: 'build', name: 'motoAccountIsolation' },
   );
   return client;
+}
+
+/**
+ * A real AWS SDK client talking to moto, its calls landing in this file's own
+ * account, so no file sees another's resources.
+ */
+export function awsClient<C extends WithMiddleware>(
+  Ctor: new (config: ReturnType<typeof awsTestConfig>) => C,
+  accountId = testAccountId,
+): C {
+  return inAccount(new Ctor(awsTestConfig()), accountId);
 }
 
 // ---------- Kubernetes ----------
