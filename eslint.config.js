@@ -126,6 +126,27 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
+    // domain/: rules and values shared by workflows, activities and src/. Pure: nothing of ours, no Node, no SDK.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'domain/ is imported by workflow code: no Node built-ins.' })),
+          patterns: [
+            { group: sdkClients, message: 'domain/ is imported by workflow code: no SDK clients or I/O libraries.' },
+            {
+              group: ['**/src', '**/src/**', '**/activities', '**/activities/**', '**/workflows', '**/workflows/**'],
+              message: 'domain/ is the bottom layer: it imports nothing of ours.',
+            },
+            { group: ['**/test/**'], message: importTestMessage },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['activities/**/*.ts'],
     rules: {
       'no-restricted-imports': [

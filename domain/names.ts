@@ -1,0 +1,111 @@
+/**
+ * The naming rules of the systems Firebreak acts on, checked wherever a name
+ * enters (CLI, Slack, intake, workflow input) and again before an activity acts.
+ * A name that breaks its system's rule is refused, never repaired: `..` as a pod
+ * name resolves to the namespace's URL, so a trimmed-but-unchecked name can
+ * steer a write onto another object.
+ *
+ * Pure functions with no imports: workflows, activities and src/ all use them.
+ */
+
+/** Why a name is not valid, or undefined when it is. */
+export type NameProblem = string | undefined;
+
+const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function show(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+/** RFC 1123 label (Kubernetes namespaces): at most 63 of [a-z0-9-], starting and ending alphanumeric. */
+export function dnsLabelProblem(what: string, value: string): NameProblem {
+  if (value.length === 0) return `${what} is empty`;
+  if (value.length > 63 || !label.test(value)) {
+    return `${what} ${show(value)} is not a valid Kubernetes name: expected at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit (RFC 1123 label)`;
+  }
+  return undefined;
+}
+
+/** RFC 1123 subdomain (pods, nodes, service accounts): at most 253 characters of dot-separated labels. */
+export function dnsSubdomainProblem(what: string, value: string): NameProblem {
+  if (value.length === 0) return `${what} is empty`;
+  if (value.length > 253 || !subdomain.test(value)) {
+    return `${what} ${show(value)} is not a valid Kubernetes name: expected at most 253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit (RFC 1123 subdomain)`;
+  }
+  return undefined;
+}
+
+export const namespaceProblem = (value: string): NameProblem => dnsLabelProblem('namespace', value);
+export const podNameProblem = (value: string): NameProblem => dnsSubdomainProblem('pod name', value);
+export const nodeNameProblem = (value: string): NameProblem => dnsSubdomainProblem('node name', value);
+export const serviceAccountProblem = (value: string): NameProblem => dnsSubdomainProblem('service account name', value);
+
+/** `namespace/pod`, both parts valid. */
+export function podRefProblem(value: string): NameProblem {
+  const parts = value.split('/');
+  if (parts.length !== 2) return `pod ${show(value)}: expected namespace/pod, e.g. demo-shop/storefront-7d9c6b5f8-x7k2p`;
+  return namespaceProblem(parts[0] ?? '') ?? podNameProblem(parts[1] ?? '');
+}
+
+/** AWS access key id: AKIA… (long-term) or ASIA… (session), upper-case letters and digits (IAM allows 16–128 characters). */
+export const accessKeyIdPattern = /^A[KS]IA[A-Z0-9]{12,124}$/;
+
+export function accessKeyIdProblem(value: string): NameProblem {
+  return accessKeyIdPattern.test(value)
+    ? undefined
+    : `access key id ${show(value)} is not valid: expected AKIA… or ASIA… followed by 12–124 upper-case letters or digits`;
+}
+
+// IAM's documented rule for user and role names: [\w+=,.@-], 1–64 characters.
+const iamName = /^[\w+=,.@-]{1,64}$/;
+// arn:partition:iam::account:user|role/optional/path/name
+const iamArn = /^arn:aws(-[a-z]+)*:iam::(\d{12}):(user|role)((?:\/[\x21-\x7e]+)*)\/([\w+=,.@-]{1,64})$/;
+
+export interface IamArn {
+  partition: string;
+  account: string;
+  kind: 'user' | 'role';
+  path: string;
+  name: string;
+}
+
+export function parseIamArn(value: string): IamArn | undefined {
+  const m = iamArn.exec(value);
+  if (m === null) return undefined;
+  const [, , account, kind, path, name] = m;
+  return { partition: value.split(':')[1] ?? 'aws', account: account ?? '', kind: kind === 'role' ? 'role' : 'user', path: `${path ?? ''}/`, name: name ?? '' };
+}
+
+/** An IAM user or role named by its name or its ARN. */
+export function iamPrincipalProblem(kind: 'user' | 'role', value: string): NameProblem {
+  if (value.startsWith('arn:')) {
+    const arn = parseIamArn(value);
+    if (arn === undefined) return `${kind} ARN ${show(value)} is not valid: expected arn:aws:iam::<12-digit account>:${kind}/<optional path/>name`;
+    if (arn.kind !== kind) return `ARN ${show(value)} names a ${arn.kind}, not a ${kind}`;
+    return undefined;
+  }
+  return iamName.test(value)
+    ? undefined
+    : `${kind} name ${show(value)} is not valid: expected 1–64 letters, digits or + = , . @ _ - (IAM's rule for ${kind} names), or its ARN`;
+}
+
+/** The problem with a target id of the given kind, by the rule of the system it names. */
+export function targetIdProblem(kind: string, id: string): NameProblem {
+  switch (kind) {
+    case 'pod':
+      return podRefProblem(id);
+    case 'node':
+      return nodeNameProblem(id);
+    case 'namespace':
+      return namespaceProblem(id);
+    case 'access-key':
+      return accessKeyIdProblem(id);
+    case 'iam-user':
+      return iamPrincipalProblem('user', id);
+    case 'role':
+      return iamPrincipalProblem('role', id);
+    default:
+      return undefined;
+  }
+}
