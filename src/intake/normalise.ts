@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Alert, AlertSource } from './alert.ts';
+import { nameProblems } from './router.ts';
 import { adapters } from './sources/index.ts';
 
 export interface PayloadProblem {
@@ -29,12 +30,20 @@ function problemsOf(error: z.ZodError): PayloadProblem[] {
   return error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
 }
 
-/** Validates a parsed JSON payload of one source and turns it into Alerts. */
+function finish(alert: Alert): Alert {
+  const problems = nameProblems(alert);
+  return problems.length === 0 ? alert : { ...alert, problems };
+}
+
+/**
+ * Validates a parsed JSON payload of one source and turns it into Alerts. An
+ * alert whose names break their system's rule comes back with `problems`.
+ */
 export function normalisePayload(source: AlertSource, payload: unknown, receivedAt: string): Alert[] {
   const adapter = adapters[source];
   const parsed = adapter.schema.safeParse(payload);
   if (!parsed.success) throw new InvalidPayloadError(source, problemsOf(parsed.error));
-  return adapter.normalise(parsed.data, receivedAt);
+  return adapter.normalise(parsed.data, receivedAt).map(finish);
 }
 
 /** Parses a raw body as JSON, then normalises it; invalid JSON is a problem at the root. */
