@@ -1,6 +1,7 @@
 // Hostile input to intake, through the HTTP server to the dev server: names
 // that break Kubernetes' or AWS's rules never reach a runbook (stored as
-// unrouted with the reason, no incident).
+// unrouted with the reason, no incident), and payloads built to make the
+// answer huge or the store overflow are refused with a small 400.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { incidentIdFor } from '../../src/incidents.ts';
@@ -153,5 +154,61 @@ describe('an alert naming AWS identifiers that break AWS\'s rules', () => {
 
   it('a generic alert whose AWS target names an account that is not 12 digits is stored as unrouted', async () => {
     await expectRefusedName('generic', await payloadOf('generic', [[['entities', 'account'], '../123']]), 'account id');
+  });
+});
+
+describe('a payload with thousands of problems', () => {
+  it('is answered 400 with the first 20 problems and how many more there were, in a small body', async () => {
+    const labels = Object.fromEntries(Array.from({ length: 9_000 }, (_, i) => [`k${i}`, i]));
+    const res = await fetch(`${url}/v1/alerts/generic`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer generic-token-0123456789abcdef` },
+      body: await payloadOf('generic', [[['labels'], labels]]),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect(text.length).toBeLessThan(4_000);
+    const body = JSON.parse(text) as { problems: { path: string }[]; omittedProblems: number; message: string };
+    expect(body.problems).toHaveLength(20);
+    expect(body.problems[0]?.path).toBe('labels.k0');
+    expect(body.omittedProblems).toBe(8_980);
+    expect(body.message).toContain('8980 more');
+  });
+
+  it('of 250,000 empty alerts in 750 KB is refused at once with one problem naming the limit', async () => {
+    const body = JSON.stringify({ version: '4', status: 'firing', alerts: Array.from({ length: 250_000 }, () => ({})) });
+    const started = performance.now();
+    const res = await fetch(`${url}/v1/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer alertmanager-token-0123456789' },
+      body,
+    });
+    const text = await res.text();
+    // Before the limit: a 73 MB answer after seconds of validation.
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(res.status).toBe(400);
+    expect(text.length).toBeLessThan(1_000);
+    expect(JSON.parse(text)).toMatchObject({
+      problems: [{ path: 'alerts', message: '250000 members; at most 10000 are accepted in one array or object' }],
+      omittedProblems: 0,
+    });
+  });
+});
+
+describe('a deeply nested payload', () => {
+  /** A Falco event with a loose field nested `levels` deep, written as text (JSON.stringify itself overflows). */
+  const nested = async (levels: number): Promise<string> =>
+    (await payloadOf('falco', [[['output_fields', 'evil.field'], 'DEEP']])).replace('"DEEP"', `${'['.repeat(levels)}"bottom"${']'.repeat(levels)}`);
+
+  it('nested 4,500 levels in a loose field is refused 400 naming the limit, not 503 "retry"', async () => {
+    const r = await postAlert(url, 'falco', await nested(4_500));
+    expect(r.status).toBe(400);
+    expect(r.body.problems).toEqual([{ path: expect.stringMatching(/^output_fields\.evil\.field(\[0\])+$/), message: 'nested more than 64 levels deep; at most 64 are accepted' }]);
+  });
+
+  it('nested as real payloads are (a GuardDuty finding, a loose field a few levels deep) is accepted (control)', async () => {
+    const r = await postAlert(url, 'falco', await nested(20));
+    expect(r.status).toBe(200);
+    expect((await postAlert(url, 'guardduty', await payloadOf('guardduty'))).status).toBe(200);
   });
 });
