@@ -85,31 +85,43 @@ function shapeProblem(payload: unknown): PayloadProblem | undefined {
   return undefined;
 }
 
-function finish(alert: Alert): Alert {
-  const problems = nameProblems(alert);
-  return problems.length === 0 ? alert : { ...alert, problems };
+export interface NormaliseOptions {
+  /**
+   * The cluster an alert about a pod, node or namespace is taken to be about
+   * when it names none (FIREBREAK_DEFAULT_CLUSTER), so it correlates with
+   * alerts from sources that do name it.
+   */
+  defaultCluster?: string | undefined;
+}
+
+function finish(alert: Alert, o: NormaliseOptions): Alert {
+  const e = alert.entities;
+  const kubernetes = e.pod !== undefined || e.node !== undefined || e.namespace !== undefined;
+  const withCluster = kubernetes && e.cluster === undefined && o.defaultCluster !== undefined ? { ...alert, entities: { ...e, cluster: o.defaultCluster } } : alert;
+  const problems = nameProblems(withCluster);
+  return problems.length === 0 ? withCluster : { ...withCluster, problems };
 }
 
 /**
  * Validates a parsed JSON payload of one source and turns it into Alerts. An
  * alert whose names break their system's rule comes back with `problems`.
  */
-export function normalisePayload(source: AlertSource, payload: unknown, receivedAt: string): Alert[] {
+export function normalisePayload(source: AlertSource, payload: unknown, receivedAt: string, o: NormaliseOptions = {}): Alert[] {
   const shape = shapeProblem(payload);
   if (shape !== undefined) throw new InvalidPayloadError(source, [shape]);
   const adapter = adapters[source];
   const parsed = adapter.schema.safeParse(payload);
   if (!parsed.success) throw new InvalidPayloadError(source, problemsOf(parsed.error), parsed.error.issues.length);
-  return adapter.normalise(parsed.data, receivedAt).map(finish);
+  return adapter.normalise(parsed.data, receivedAt).map((a) => finish(a, o));
 }
 
 /** Parses a raw body as JSON, then normalises it; invalid JSON is a problem at the root. */
-export function normaliseBody(source: AlertSource, body: string, receivedAt: string): Alert[] {
+export function normaliseBody(source: AlertSource, body: string, receivedAt: string, o: NormaliseOptions = {}): Alert[] {
   let payload: unknown;
   try {
     payload = JSON.parse(body);
   } catch (e) {
     throw new InvalidPayloadError(source, [{ path: '', message: `not valid JSON (${e instanceof Error ? e.message : String(e)})` }]);
   }
-  return normalisePayload(source, payload, receivedAt);
+  return normalisePayload(source, payload, receivedAt, o);
 }

@@ -33,6 +33,8 @@ export interface IntakeServerOptions {
   host: string;
   port: number;
   now?: () => number;
+  /** FIREBREAK_DEFAULT_CLUSTER: the cluster of an alert that names none (see normalise.ts). */
+  defaultCluster?: string | undefined;
 }
 
 export interface IntakeServer {
@@ -130,7 +132,7 @@ export async function startIntakeServer(o: IntakeServerOptions): Promise<IntakeS
     const receivedAt = new Date(now()).toISOString();
     let alerts;
     try {
-      alerts = normaliseBody(source, body.toString('utf8'), receivedAt);
+      alerts = normaliseBody(source, body.toString('utf8'), receivedAt, { defaultCluster: o.defaultCluster });
     } catch (e) {
       if (e instanceof InvalidPayloadError) {
         const message = e.omitted === 0 ? `invalid ${source} payload` : `invalid ${source} payload: the first ${e.problems.length} problems are listed, ${e.omitted} more are not`;
