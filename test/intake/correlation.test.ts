@@ -3,24 +3,19 @@
 // GuardDuty finding or Falcosidekick event naming that cluster are about the
 // same pod, so they make one incident (and one auto-containment), not two.
 import type { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import { normaliseBody } from '../../src/intake/normalise.ts';
-import { awaiting, newWorld, startEngineWorker, waitForStatus, type World } from '../support/engine.ts';
-import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
+import { awaiting, engineOnDevServer, newWorld, waitForStatus } from '../support/engine.ts';
+import { temporalClient, uniqueName } from '../support/servers.ts';
 import { fixture, fixtureJson, postAlert, startTestIntake, testPolicies } from './helpers.ts';
 
 let client: Client;
 let taskQueue: string;
-let world: World;
 
 beforeAll(async () => {
   client = await temporalClient();
-  const connection = await NativeConnection.connect({ address: sandbox().temporalAddress });
-  afterAll(() => connection.close());
-  world = newWorld();
-  ({ taskQueue } = await startEngineWorker(connection, world));
+  taskQueue = await engineOnDevServer(newWorld());
 });
 
 /** An intake with runbooks of its own, so each test's incidents are its own. */
