@@ -109,3 +109,8 @@ export function targetIdProblem(kind: string, id: string): NameProblem {
       return undefined;
   }
 }
+
+/** AWS account id: exactly 12 digits (IAM ARNs and policies are built from it). */
+export function awsAccountIdProblem(value: string): NameProblem {
+  return /^\d{12}$/.test(value) ? undefined : `AWS account id ${show(value)} is not valid: expected 12 digits`;
+}

@@ -161,6 +161,16 @@ export const configSchema = z
     /** Where the intake HTTP server listens: loopback by default; 0.0.0.0 in a container. */
     FIREBREAK_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
     /**
+     * The cluster an alert about a pod, node or namespace is about when it names
+     * none (Falco without k8s.cluster.name), so it joins the incident of an alert
+     * that names the cluster (Falcosidekick, GuardDuty's EKS cluster name).
+     * Unset: such alerts correlate only with others that name no cluster.
+     */
+    FIREBREAK_DEFAULT_CLUSTER: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'expected a cluster name as the alerts name it, e.g. "prod-eu" (EKS: up to 100 letters, digits, "-" or "_")')
+      .optional(),
+    /**
      * Per alert source (FALCO, GUARDDUTY, ALERTMANAGER, GENERIC): how its
      * webhook authenticates. `bearer` needs FIREBREAK_INTAKE_<SOURCE>_TOKEN;
      * `hmac` needs FIREBREAK_INTAKE_<SOURCE>_HMAC_SECRET (HMAC-SHA256 over

@@ -51,6 +51,12 @@ export interface Alert {
   correlationKey?: string;
   /** The payload as received (for Alertmanager: the one alert of the group, plus the group's fields). */
   raw: unknown;
+  /**
+   * Why the alert must not be routed, set at normalisation: names that break
+   * their system's rule (a pod named `..`, an access key id that is not one).
+   * Such an alert is stored as unrouted with these reasons, never routed.
+   */
+  problems?: string[];
 }
 
 /** Drops undefined and empty values so entities only list what is known. */

@@ -49,7 +49,7 @@ export async function startIntake(config: Config, log: Logger, opts: { auth?: In
   let server: IntakeServer;
   try {
     await service.start();
-    server = await startIntakeServer({ service, auth, ready: delivery.ping, log, host: config.FIREBREAK_INTAKE_HOST, port: config.FIREBREAK_INTAKE_PORT });
+    server = await startIntakeServer({ service, auth, ready: delivery.ping, log, host: config.FIREBREAK_INTAKE_HOST, port: config.FIREBREAK_INTAKE_PORT, defaultCluster: config.FIREBREAK_DEFAULT_CLUSTER });
   } catch (e) {
     await client.connection.close();
     throw e;

@@ -4,6 +4,7 @@
  * run without waiting for a human (`autoContain`). Pure: no I/O, so
  * `firebreak route` and the server decide alike.
  */
+import { awsAccountIdProblem, dnsLabelProblem, namespaceProblem, podNameProblem, targetIdProblem } from '../../domain/names.ts';
 import type { IncidentInput, Target, TriggerInfo } from '../../workflows/engine/types.ts';
 import { correlationKeyForTargets, incidentIdFor } from '../incidents.ts';
 import type { AlertMatcher, RunbookPolicy } from '../runbooks/schema.ts';
@@ -70,6 +71,28 @@ function entityTargets(alert: Alert): Target[] {
   return targets;
 }
 
+/**
+ * What is wrong with the names an alert would hand a runbook, each by the rule
+ * of the system it names: every target (pod, node, namespace, access key, IAM
+ * user or role), the pod's container, the namespace, and the account of an AWS
+ * target. Empty when all are valid. A name is refused, never repaired: a pod
+ * named `..` would resolve to its namespace's URL.
+ */
+export function nameProblems(alert: Alert): string[] {
+  const e = alert.entities;
+  const targets = entityTargets(alert);
+  const aws = targets.some((t) => t.kind === 'access-key' || t.kind === 'iam-user' || t.kind === 'role');
+  const problems = [
+    e.namespace === undefined ? undefined : namespaceProblem(e.namespace),
+    // The pod target's id is namespace/pod: each part checked on its own says which is wrong.
+    e.pod === undefined ? undefined : podNameProblem(e.pod),
+    e.pod !== undefined && e.container !== undefined ? dnsLabelProblem('container name', e.container) : undefined,
+    aws && e.account !== undefined ? awsAccountIdProblem(e.account) : undefined,
+    ...targets.filter((t) => t.kind !== 'pod').map((t) => targetIdProblem(t.kind, t.id)),
+  ];
+  return [...new Set(problems.filter((p): p is string => p !== undefined))];
+}
+
 /** The alert as the incident records it (no raw payload: workflow inputs stay small). */
 export function triggerFor(alert: Alert): TriggerInfo {
   return {
@@ -91,8 +114,10 @@ export interface Route {
   targets: Target[];
 }
 
-/** Every runbook whose triggers match the alert, in the order the policies are given. */
+/** Every runbook whose triggers match the alert, in the order the policies are given; none when a name is invalid. */
 export function routeAlert(alert: Alert, policies: readonly RunbookPolicy[]): Route[] {
+  // Checked here too, not only at normalisation: the outbox may hold alerts normalised before the check existed.
+  if (nameProblems(alert).length > 0) return [];
   const correlationKey = correlationKeyFor(alert);
   return policies
     .filter((p) => p.triggers.some((t) => matches(alert, t)))

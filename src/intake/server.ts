@@ -9,7 +9,8 @@
  * Order of checks on an alert: the source exists (404), the method (405), the
  * credentials are present and, for a bearer token, right (401), the content
  * type is JSON (415), the body is at most 1 MiB (413), an HMAC signature
- * matches the raw body (401), the payload is valid (400, with zod field paths).
+ * matches the raw body (401), the payload is valid (400, with zod field paths:
+ * the first 20, and how many more).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +33,8 @@ export interface IntakeServerOptions {
   host: string;
   port: number;
   now?: () => number;
+  /** FIREBREAK_DEFAULT_CLUSTER: the cluster of an alert that names none (see normalise.ts). */
+  defaultCluster?: string | undefined;
 }
 
 export interface IntakeServer {
@@ -129,10 +132,11 @@ export async function startIntakeServer(o: IntakeServerOptions): Promise<IntakeS
     const receivedAt = new Date(now()).toISOString();
     let alerts;
     try {
-      alerts = normaliseBody(source, body.toString('utf8'), receivedAt);
+      alerts = normaliseBody(source, body.toString('utf8'), receivedAt, { defaultCluster: o.defaultCluster });
     } catch (e) {
       if (e instanceof InvalidPayloadError) {
-        return reject(req, res, source, 'invalid', 400, { message: `invalid ${source} payload`, problems: e.problems });
+        const message = e.omitted === 0 ? `invalid ${source} payload` : `invalid ${source} payload: the first ${e.problems.length} problems are listed, ${e.omitted} more are not`;
+        return reject(req, res, source, 'invalid', 400, { message, problems: e.problems, omittedProblems: e.omitted });
       }
       throw e;
     }

@@ -109,6 +109,8 @@ export async function startTestIntake(o: {
   groups?: IntakeServiceOptions['groups'];
   /** Wraps the real delivery to Temporal (e.g. to refuse some attempts). */
   delivery?: (real: Delivery) => Delivery;
+  /** FIREBREAK_DEFAULT_CLUSTER. */
+  defaultCluster?: string;
 }): Promise<IntakeServer & { service: IntakeService; dataDir: string }> {
   const dataDir = o.dataDir ?? (await tempDataDir());
   const real = temporalDelivery(o.client);
@@ -123,6 +125,7 @@ export async function startTestIntake(o: {
     host: '127.0.0.1',
     port: 0,
     ...(o.now === undefined ? {} : { now: o.now }),
+    defaultCluster: o.defaultCluster,
   });
   afterAll(async () => {
     await server.close();
