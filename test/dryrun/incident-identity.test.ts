@@ -53,22 +53,17 @@ describe('incident identity includes the mode', () => {
     expect(incidentIdFor('container-escape', key, 'dry-run')).not.toBe(incidentIdFor('container-escape', key));
   });
 
-  it('opens a live incident when one starts while a dry run for the same pod is open: containment is not swallowed by the dry run', async () => {
+  // Both orders: a live start while a dry run is open must get its own incident (and its containment), and the reverse.
+  it.each([
+    ['dry-run', 'live'],
+    ['live', 'dry-run'],
+  ] as const)('opens a second incident when a %s incident for the pod is open and a %s start comes, each in its own mode', async (firstMode, secondMode) => {
     const pod = uniqueName('storefront');
-    const dry = await start(pod, 'dry-run');
-    const live = await start(pod, 'live');
-    expect(live.incidentId).not.toBe(dry.incidentId);
-    expect(await incident(dry.incidentId)).toEqual({ mode: 'dry-run', alerts: 1 });
-    expect(await incident(live.incidentId)).toEqual({ mode: 'live', alerts: 1 });
-  });
-
-  it('opens a dry-run incident when one starts while a live incident for the same pod is open, leaving the live one alone', async () => {
-    const pod = uniqueName('storefront');
-    const live = await start(pod, 'live');
-    const dry = await start(pod, 'dry-run');
-    expect(dry.incidentId).not.toBe(live.incidentId);
-    expect(await incident(live.incidentId)).toEqual({ mode: 'live', alerts: 1 });
-    expect(await incident(dry.incidentId)).toEqual({ mode: 'dry-run', alerts: 1 });
+    const first = await start(pod, firstMode);
+    const second = await start(pod, secondMode);
+    expect(second.incidentId).not.toBe(first.incidentId);
+    expect(await incident(first.incidentId)).toEqual({ mode: firstMode, alerts: 1 });
+    expect(await incident(second.incidentId)).toEqual({ mode: secondMode, alerts: 1 });
   });
 
   it('still joins the open incident when started again in the same mode (control)', async () => {
