@@ -164,6 +164,43 @@ export default tseslint.config(
     },
   },
   {
+    // Dry-run by construction (issue #11): every Kubernetes write goes through activities/kubernetes/writes.ts,
+    // which builds its dry-run options (query and DeleteOptions body) from the mode.
+    files: ['activities/kubernetes/**/*.ts'],
+    ignores: ['activities/kubernetes/writes.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression > MemberExpression.callee[property.name=/^(create|patch|replace|delete)[A-Z]/]',
+          message:
+            'Kubernetes writes go through KubeWriter (activities/kubernetes/writes.ts), which sends dryRun=All in dry-run: add the write there.',
+        },
+      ],
+    },
+  },
+  {
+    // Dry-run by construction (issue #11): every AWS write goes through activities/aws/writes.ts, which records instead of
+    // sending in dry-run. Elsewhere in activities/aws only read commands may be imported.
+    files: ['activities/aws/**/*.ts'],
+    ignores: ['activities/aws/writes.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'ImportDeclaration[source.value=/^@aws-sdk.client-/] > ImportSpecifier[imported.name=/Command$/][imported.name!=/^(Get|List|Lookup|Head|Describe)[A-Z]/]',
+          message:
+            'AWS writes go through IamWriter (activities/aws/writes.ts), which records instead of sending in dry-run: add the write there.',
+        },
+        {
+          selector: 'ImportDeclaration[source.value=/^@aws-sdk.client-/] > ImportNamespaceSpecifier',
+          message: 'Import AWS SDK commands by name, so lint can tell reads from writes (writes go through activities/aws/writes.ts).',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {

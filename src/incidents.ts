@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { alertSignal } from '../workflows/engine/messages.ts';
-import type { IncidentInput, Target } from '../workflows/engine/types.ts';
+import type { IncidentInput, Mode, Target } from '../workflows/engine/types.ts';
 import type { RunbookPolicy } from './runbooks/schema.ts';
 
 /**
@@ -34,20 +34,25 @@ export function correlationKeyForTargets(targets: readonly Target[]): string | u
 }
 
 /**
- * The incident id (= workflow id) for a runbook and a correlation key, e.g.
- * `container-escape.prod-eu:shop:storefront-x7k2p-1a2b3c4d`: readable, usable as a
- * file and object name (the evidence store keys incidents by it), and the
- * same for every alert with the same key, so repeats join the open incident.
+ * The incident id (= workflow id) for a runbook, a correlation key and a
+ * mode, e.g. `container-escape.prod-eu:shop:storefront-x7k2p-1a2b3c4d`:
+ * readable, usable as a file and object name (the evidence store keys
+ * incidents by it), and the same for every alert with the same key, so
+ * repeats join the open incident. The mode is part of the identity: a
+ * dry-run incident is `<runbook>.dry-run.<key>-<hash>`, so a live start never
+ * joins an open dry run (and gets no containment) nor the reverse. Live ids
+ * are as they always were.
  */
-export function incidentIdFor(runbookId: string, correlationKey: string): string {
+export function incidentIdFor(runbookId: string, correlationKey: string, mode: Mode = 'live'): string {
   const slug = correlationKey
     .toLowerCase()
     .replace(/[^a-z0-9:._-]+/g, '-')
     // A key without a cluster or account starts with '-:'; the readable part starts with the first name.
     .replace(/^[-:._]+|[-:._]+$/g, '')
     .slice(0, 80);
-  const hash = createHash('sha256').update(`${runbookId}\0${correlationKey}`).digest('hex').slice(0, 8);
-  return `${runbookId}.${slug}-${hash}`;
+  const identity = mode === 'live' ? `${runbookId}\0${correlationKey}` : `${runbookId}\0${correlationKey}\0${mode}`;
+  const hash = createHash('sha256').update(identity).digest('hex').slice(0, 8);
+  return mode === 'live' ? `${runbookId}.${slug}-${hash}` : `${runbookId}.${mode}.${slug}-${hash}`;
 }
 
 /**
@@ -75,7 +80,7 @@ export interface OpenIncident {
  * incident, never a lost alert).
  */
 export async function openIncident(client: Client, o: OpenIncident): Promise<{ incidentId: string; runId: string }> {
-  const incidentId = incidentIdFor(o.input.policy.id, o.correlationKey);
+  const incidentId = incidentIdFor(o.input.policy.id, o.correlationKey, o.input.mode);
   const handle = await client.workflow.signalWithStart(o.workflowType, {
     workflowId: incidentId,
     taskQueue: o.taskQueue,

@@ -1,14 +1,4 @@
 import {
-  AttachGroupPolicyCommand,
-  AttachRolePolicyCommand,
-  AttachUserPolicyCommand,
-  DeleteGroupPolicyCommand,
-  DeleteLoginProfileCommand,
-  DeleteRolePolicyCommand,
-  DeleteUserPolicyCommand,
-  DetachGroupPolicyCommand,
-  DetachRolePolicyCommand,
-  DetachUserPolicyCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   GetUserPolicyCommand,
@@ -17,15 +7,10 @@ import {
   ListAttachedGroupPoliciesCommand,
   ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
-  PutGroupPolicyCommand,
-  PutRolePolicyCommand,
-  PutUserPolicyCommand,
-  UpdateAccessKeyCommand,
-  UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { ApplicationFailure } from '@temporalio/common';
 import { policyText } from './evidence.ts';
-import { aws, awsFailure, isNotFound, orMissing } from './errors.ts';
+import { awsFailure, isNotFound, orMissing } from './errors.ts';
 import {
   type AwsActionResult,
   type AwsMode,
@@ -36,13 +21,9 @@ import {
   revokeTimeOf,
   sessionValidityMs,
 } from './types.ts';
+import { IamWriter, type PolicyHolder } from './writes.ts';
 
-/** "would " before what a dry run would have done: AWS has no dry run for IAM, so nothing is sent. */
-function said(mode: AwsMode, text: string): string {
-  return mode === 'dry-run' ? `dry-run (nothing sent to AWS): would have ${text}` : text;
-}
-
-export type PolicyHolder = { kind: 'user' | 'role' | 'group'; name: string };
+export type { PolicyHolder } from './writes.ts';
 
 export interface KeyInput {
   incidentId: string;
@@ -65,19 +46,23 @@ export interface RevokeInput {
 
 const quarantineDoc = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'FirebreakQuarantine', Effect: 'Deny', Action: ['*'], Resource: ['*'] }] });
 
+/**
+ * Containment and eradication. Reads go to IAM in every mode; every write goes
+ * through the IamWriter of the call's mode (activities/aws/writes.ts), which
+ * in dry-run records it instead. The undos return early in dry-run only to
+ * say truthfully that nothing was done, so there is nothing to undo.
+ */
 export class Containment {
   constructor(private readonly iam: IAMClient) {}
+
+  private writer(mode: AwsMode): IamWriter {
+    return new IamWriter(this.iam, mode);
+  }
 
   private async keyStatus(userName: string, accessKeyId: string): Promise<'Active' | 'Inactive' | undefined> {
     const keys = await orMissing('iam:ListAccessKeys', `user ${userName}`, () => this.iam.send(new ListAccessKeysCommand({ UserName: userName })));
     const status = keys?.AccessKeyMetadata?.find((k) => k.AccessKeyId === accessKeyId)?.Status;
     return status === 'Active' || status === 'Inactive' ? status : undefined;
-  }
-
-  private async setKey(input: KeyInput, status: 'Active' | 'Inactive'): Promise<void> {
-    await aws(`iam:UpdateAccessKey`, `access key ${input.accessKeyId} of user ${input.userName}`, () =>
-      this.iam.send(new UpdateAccessKeyCommand({ UserName: input.userName, AccessKeyId: input.accessKeyId, Status: status })),
-    );
   }
 
   /** Deactivates (never deletes) an access key. Already inactive: done, unless evidence saw it active (an earlier attempt of this step did it). */
@@ -91,8 +76,9 @@ export class Containment {
       }
       return { outcome: 'already-done', detail: `${key} is already Inactive` };
     }
-    if (input.mode === 'live') await this.setKey(input, 'Inactive');
-    return { outcome: 'changed', detail: said(input.mode, `set ${key}: Active → Inactive (prior state Active)`) };
+    const w = this.writer(input.mode);
+    await w.setAccessKeyStatus(input.userName, input.accessKeyId, 'Inactive');
+    return { outcome: 'changed', detail: w.said(`set ${key}: Active → Inactive (prior state Active)`) };
   }
 
   /** Compensation: makes the key Active again. */
@@ -102,7 +88,7 @@ export class Containment {
     const status = await this.keyStatus(input.userName, input.accessKeyId);
     if (status === undefined) return `${key} no longer exists: nothing to reactivate`;
     if (status === 'Active') return `${key} is already Active`;
-    await this.setKey(input, 'Active');
+    await this.writer(input.mode).setAccessKeyStatus(input.userName, input.accessKeyId, 'Active');
     return `${key}: Inactive → Active`;
   }
 
@@ -113,20 +99,10 @@ export class Containment {
     throw new Error('group inline policies are read through evidence');
   }
 
-  private async putInline(on: PolicyHolder, name: string, document: string, opts: { keepNotFound?: boolean } = {}): Promise<void> {
-    const where = `${on.kind} ${on.name} policy ${name}`;
-    if (on.kind === 'user') await aws('iam:PutUserPolicy', where, () => this.iam.send(new PutUserPolicyCommand({ UserName: on.name, PolicyName: name, PolicyDocument: document })), opts);
-    else if (on.kind === 'role') await aws('iam:PutRolePolicy', where, () => this.iam.send(new PutRolePolicyCommand({ RoleName: on.name, PolicyName: name, PolicyDocument: document })), opts);
-    else await aws('iam:PutGroupPolicy', where, () => this.iam.send(new PutGroupPolicyCommand({ GroupName: on.name, PolicyName: name, PolicyDocument: document })), opts);
-  }
-
-  /** Deletes an inline policy; true when it existed. */
-  private async deleteInline(on: PolicyHolder, name: string): Promise<boolean> {
-    const where = `${on.kind} ${on.name} policy ${name}`;
+  /** Deletes an inline policy; true when it existed (or, in dry-run, would have been deleted). */
+  private async deleteInline(w: IamWriter, on: PolicyHolder, name: string): Promise<boolean> {
     try {
-      if (on.kind === 'user') await aws('iam:DeleteUserPolicy', where, () => this.iam.send(new DeleteUserPolicyCommand({ UserName: on.name, PolicyName: name })), { keepNotFound: true });
-      else if (on.kind === 'role') await aws('iam:DeleteRolePolicy', where, () => this.iam.send(new DeleteRolePolicyCommand({ RoleName: on.name, PolicyName: name })), { keepNotFound: true });
-      else await aws('iam:DeleteGroupPolicy', where, () => this.iam.send(new DeleteGroupPolicyCommand({ GroupName: on.name, PolicyName: name })), { keepNotFound: true });
+      await w.deleteInlinePolicy(on, name, { keepNotFound: true });
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;
@@ -151,11 +127,11 @@ export class Containment {
       }
       return { outcome: 'already-done', detail: `${revokePolicyName} on ${who} already denies tokens issued before ${currentTime}` };
     }
-    if (input.mode === 'live') await this.putInline(p, revokePolicyName, revokePolicyDocument(input.notBefore));
+    const w = this.writer(input.mode);
+    await w.putInlinePolicy(p, revokePolicyName, revokePolicyDocument(input.notBefore));
     return {
       outcome: 'changed',
-      detail: said(
-        input.mode,
+      detail: w.said(
         `put inline policy ${revokePolicyName} on ${who}: deny * to tokens issued before ${input.notBefore} (aws:TokenIssueTime)${current === undefined ? '' : `, replacing one with bound ${currentTime ?? 'unknown'}`}`,
       ),
     };
@@ -181,25 +157,26 @@ export class Containment {
         details: [{ principal: who, notBefore: input.notBefore, safeAt: safeAt.toISOString() }],
       });
     }
+    const w = this.writer(input.mode);
     if (input.priorDocument !== undefined) {
-      await this.putInline(p, revokePolicyName, input.priorDocument);
+      await w.putInlinePolicy(p, revokePolicyName, input.priorDocument);
       return `restored the ${revokePolicyName} policy evidence recorded on ${who} (bound ${revokeTimeOf(input.priorDocument) ?? 'unknown'})`;
     }
-    const existed = await this.deleteInline(p, revokePolicyName);
+    const existed = await this.deleteInline(w, p, revokePolicyName);
     return existed ? `removed ${revokePolicyName} from ${who}` : `${revokePolicyName} was no longer on ${who}`;
   }
 
   /** Deletes the user's console password (two-person gated; evidence holds that it existed). No undo: the password is unknown. */
   async deleteLoginProfile(input: { incidentId: string; userName: string; mode: AwsMode }): Promise<AwsActionResult> {
     const who = `user ${input.userName}`;
-    if (input.mode === 'dry-run') return { outcome: 'changed', detail: said('dry-run', `deleted the login profile of ${who}`) };
+    const w = this.writer(input.mode);
     try {
-      await aws('iam:DeleteLoginProfile', who, () => this.iam.send(new DeleteLoginProfileCommand({ UserName: input.userName })), { keepNotFound: true });
+      await w.deleteLoginProfile(input.userName, { keepNotFound: true });
     } catch (e) {
       if (isNotFound(e)) return { outcome: 'already-done', detail: `${who} has no login profile (none, or already deleted)` };
       throw e;
     }
-    return { outcome: 'changed', detail: `deleted the login profile (console password) of ${who}` };
+    return { outcome: 'changed', detail: w.said(`deleted the login profile (console password) of ${who}`) };
   }
 
   /** Puts a deny-all inline policy on a user or role the attacker created. */
@@ -207,21 +184,20 @@ export class Containment {
     const who = `${input.on.kind} ${input.on.name}`;
     const current = await this.getInline(input.on, quarantinePolicyName);
     if (current !== undefined) return { outcome: 'already-done', detail: `${who} already has the deny-all policy ${quarantinePolicyName}` };
-    if (input.mode === 'live') {
-      try {
-        await this.putInline(input.on, quarantinePolicyName, quarantineDoc, { keepNotFound: true });
-      } catch (e) {
-        if (isNotFound(e)) return { outcome: 'already-done', detail: `${who} no longer exists: nothing to quarantine (recorded)` };
-        throw e;
-      }
+    const w = this.writer(input.mode);
+    try {
+      await w.putInlinePolicy(input.on, quarantinePolicyName, quarantineDoc, { keepNotFound: true });
+    } catch (e) {
+      if (isNotFound(e)) return { outcome: 'already-done', detail: `${who} no longer exists: nothing to quarantine (recorded)` };
+      throw e;
     }
-    return { outcome: 'changed', detail: said(input.mode, `put the deny-all inline policy ${quarantinePolicyName} on ${who} (created by the compromised credentials)`) };
+    return { outcome: 'changed', detail: w.said(`put the deny-all inline policy ${quarantinePolicyName} on ${who} (created by the compromised credentials)`) };
   }
 
   async releasePrincipal(input: { incidentId: string; on: PolicyHolder; mode: AwsMode }): Promise<string> {
     const who = `${input.on.kind} ${input.on.name}`;
     if (input.mode === 'dry-run') return `dry-run: nothing to undo for ${who}`;
-    return (await this.deleteInline(input.on, quarantinePolicyName)) ? `removed ${quarantinePolicyName} from ${who}` : `${quarantinePolicyName} was no longer on ${who}`;
+    return (await this.deleteInline(this.writer(input.mode), input.on, quarantinePolicyName)) ? `removed ${quarantinePolicyName} from ${who}` : `${quarantinePolicyName} was no longer on ${who}`;
   }
 
   private async attachedArns(on: PolicyHolder): Promise<string[] | undefined> {
@@ -242,37 +218,32 @@ export class Containment {
     const attached = await this.attachedArns(on);
     if (attached === undefined) return { outcome: 'already-done', detail: `${where} no longer exists: nothing to detach (recorded)` };
     if (!attached.includes(policyArn)) return { outcome: 'already-done', detail: `${policyArn} is not attached to ${where}` };
-    if (input.mode === 'live') {
-      if (on.kind === 'user') await aws('iam:DetachUserPolicy', where, () => this.iam.send(new DetachUserPolicyCommand({ UserName: on.name, PolicyArn: policyArn })));
-      else if (on.kind === 'role') await aws('iam:DetachRolePolicy', where, () => this.iam.send(new DetachRolePolicyCommand({ RoleName: on.name, PolicyArn: policyArn })));
-      else await aws('iam:DetachGroupPolicy', where, () => this.iam.send(new DetachGroupPolicyCommand({ GroupName: on.name, PolicyArn: policyArn })));
-    }
-    return { outcome: 'changed', detail: said(input.mode, `detached ${policyArn} from ${where} (attached by the compromised credentials)`) };
+    const w = this.writer(input.mode);
+    await w.detachPolicy(on, policyArn);
+    return { outcome: 'changed', detail: w.said(`detached ${policyArn} from ${where} (attached by the compromised credentials)`) };
   }
 
   async reattachPolicy(input: { incidentId: string; on: PolicyHolder; policyArn: string; mode: AwsMode }): Promise<string> {
     const { on, policyArn } = input;
     const where = `${on.kind} ${on.name}`;
     if (input.mode === 'dry-run') return `dry-run: nothing to undo for ${where}`;
-    if (on.kind === 'user') await aws('iam:AttachUserPolicy', where, () => this.iam.send(new AttachUserPolicyCommand({ UserName: on.name, PolicyArn: policyArn })));
-    else if (on.kind === 'role') await aws('iam:AttachRolePolicy', where, () => this.iam.send(new AttachRolePolicyCommand({ RoleName: on.name, PolicyArn: policyArn })));
-    else await aws('iam:AttachGroupPolicy', where, () => this.iam.send(new AttachGroupPolicyCommand({ GroupName: on.name, PolicyArn: policyArn })));
+    await this.writer(input.mode).attachPolicy(on, policyArn);
     return `re-attached ${policyArn} to ${where}`;
   }
 
   /** Deletes an inline policy the attacker put (its document is in the evidence, put back on rollback). */
   async removeInlinePolicy(input: { incidentId: string; on: PolicyHolder; policyName: string; mode: AwsMode }): Promise<AwsActionResult> {
     const where = `${input.on.kind} ${input.on.name}`;
-    if (input.mode === 'dry-run') return { outcome: 'changed', detail: said('dry-run', `deleted inline policy ${input.policyName} of ${where}`) };
-    const existed = await this.deleteInline(input.on, input.policyName);
+    const w = this.writer(input.mode);
+    const existed = await this.deleteInline(w, input.on, input.policyName);
     if (!existed) return { outcome: 'already-done', detail: `inline policy ${input.policyName} of ${where} is gone (deleted already, or its holder is)` };
-    return { outcome: 'changed', detail: `deleted inline policy ${input.policyName} of ${where} (put by the compromised credentials; its document is in the evidence)` };
+    return { outcome: 'changed', detail: w.said(`deleted inline policy ${input.policyName} of ${where} (put by the compromised credentials; its document is in the evidence)`) };
   }
 
   async restoreInlinePolicy(input: { incidentId: string; on: PolicyHolder; policyName: string; document: string; mode: AwsMode }): Promise<string> {
     const where = `${input.on.kind} ${input.on.name}`;
     if (input.mode === 'dry-run') return `dry-run: nothing to undo for ${where}`;
-    await this.putInline(input.on, input.policyName, input.document);
+    await this.writer(input.mode).putInlinePolicy(input.on, input.policyName, input.document);
     return `put inline policy ${input.policyName} of ${where} back as evidence recorded it`;
   }
 
@@ -282,10 +253,9 @@ export class Containment {
     const role = await orMissing('iam:GetRole', where, () => this.iam.send(new GetRoleCommand({ RoleName: input.roleName })));
     if (role?.Role === undefined) return { outcome: 'already-done', detail: `${where} no longer exists: no trust policy to set (recorded)` };
     if (sameJson(policyText(role.Role.AssumeRolePolicyDocument), input.document)) return { outcome: 'already-done', detail: `the trust policy of ${where} is already ${input.why}` };
-    if (input.mode === 'live') {
-      await aws('iam:UpdateAssumeRolePolicy', where, () => this.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: input.roleName, PolicyDocument: input.document })));
-    }
-    return { outcome: 'changed', detail: said(input.mode, `set the trust policy of ${where} to ${input.why}`) };
+    const w = this.writer(input.mode);
+    await w.setTrustPolicy(input.roleName, input.document);
+    return { outcome: 'changed', detail: w.said(`set the trust policy of ${where} to ${input.why}`) };
   }
 }
 

@@ -4,8 +4,6 @@ import {
   type CoreV1Api,
   type KubeConfig,
   NetworkingV1Api,
-  PatchStrategy,
-  setHeaderOptions,
   type V1LabelSelector,
   type V1NetworkPolicy,
   type V1Node,
@@ -24,21 +22,7 @@ import {
   removedLabelsAnnotation,
 } from './names.ts';
 import type { KubeActionResult, KubeMode, PodRef } from './types.ts';
-
-// client-node sends PATCH bodies as JSON Patch unless told otherwise: every patch names its content type.
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const strategicPatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-
-const fieldManager = 'firebreak';
-
-function dry(mode: KubeMode): { dryRun?: string } {
-  return mode === 'dry-run' ? { dryRun: 'All' } : {};
-}
-
-/** "would " before what a dry run would have done; the timeline says which it was. */
-function said(mode: KubeMode, text: string): string {
-  return mode === 'dry-run' ? `dry-run (dryRun=All, nothing persisted): would have ${text}` : text;
-}
+import { KubeWriter } from './writes.ts';
 
 function podGone(ref: PodRef, doing: string): KubeActionResult {
   return {
@@ -76,19 +60,9 @@ export class Containment {
     }
   }
 
-  private async patchPod(ref: PodRef, body: unknown): Promise<V1Pod | undefined> {
-    try {
-      return await call(
-        'patch',
-        'pods',
-        `in namespace ${ref.namespace}`,
-        () => this.core.patchNamespacedPod({ name: ref.pod, namespace: ref.namespace, body, fieldManager, ...dry(ref.mode) }, mergePatch),
-        [404],
-      );
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw e;
-    }
+  /** Every write goes through the writer of the call's mode (activities/kubernetes/writes.ts). */
+  private writer(mode: KubeMode): KubeWriter {
+    return new KubeWriter(this.core, this.net, mode);
   }
 
   /**
@@ -97,6 +71,7 @@ export class Containment {
    * label. Idempotent: a retry finds its own label and policy in place.
    */
   async quarantine(ref: PodRef): Promise<KubeActionResult> {
+    const w = this.writer(ref.mode);
     const value = incidentLabelValue(ref.incidentId);
     const pod = await this.readPod(ref);
     if (pod === undefined) return podGone(ref, 'isolate');
@@ -105,7 +80,7 @@ export class Containment {
       return { outcome: 'already-done', detail: `pod ${ref.namespace}/${ref.pod} is already quarantined by another incident (${quarantineLabel}=${existing})` };
     }
     if (existing === undefined || ref.mode === 'dry-run') {
-      const patched = await this.patchPod(ref, { metadata: { labels: { [quarantineLabel]: value }, annotations: { [incidentAnnotation]: ref.incidentId } } });
+      const patched = await w.pods.patch(ref.namespace, ref.pod, { metadata: { labels: { [quarantineLabel]: value }, annotations: { [incidentAnnotation]: ref.incidentId } } });
       if (patched === undefined) return podGone(ref, 'isolate');
     }
     const name = quarantinePolicyName(ref.incidentId);
@@ -120,21 +95,14 @@ export class Containment {
     };
     let found = false;
     try {
-      await call(
-        'create',
-        'networkpolicies',
-        `in namespace ${ref.namespace}`,
-        () => this.net.createNamespacedNetworkPolicy({ namespace: ref.namespace, body: policy, fieldManager, ...dry(ref.mode) }),
-        [409],
-      );
+      await w.networkPolicies.create(ref.namespace, policy);
     } catch (e) {
       if (statusOf(e) !== 409) throw e;
       found = true; // AlreadyExists: the policy of this incident (its name is the incident's), from an earlier attempt.
     }
     return {
       outcome: 'changed',
-      detail: said(
-        ref.mode,
+      detail: w.said(
         `labelled pod ${ref.namespace}/${ref.pod} ${quarantineLabel}=${value}${existing === value ? ' (label already in place)' : ''}; NetworkPolicy ${ref.namespace}/${name} denies all ingress and egress${found ? ' (already in place)' : ''}`,
       ),
     };
@@ -142,30 +110,20 @@ export class Containment {
 
   /** Undoes `quarantine`: deletes the incident's NetworkPolicy and removes its label from the pod. */
   async release(ref: PodRef): Promise<string> {
+    const w = this.writer(ref.mode);
     const name = quarantinePolicyName(ref.incidentId);
     const parts: string[] = [];
-    try {
-      await call(
-        'delete',
-        'networkpolicies',
-        `in namespace ${ref.namespace}`,
-        () => this.net.deleteNamespacedNetworkPolicy({ name, namespace: ref.namespace, ...dry(ref.mode) }),
-        [404],
-      );
-      parts.push(`deleted NetworkPolicy ${ref.namespace}/${name}`);
-    } catch (e) {
-      if (statusOf(e) !== 404) throw e;
-      parts.push(`NetworkPolicy ${ref.namespace}/${name} was already gone`);
-    }
+    if (await w.networkPolicies.delete(ref.namespace, name)) parts.push(`deleted NetworkPolicy ${ref.namespace}/${name}`);
+    else parts.push(`NetworkPolicy ${ref.namespace}/${name} was already gone`);
     const pod = await this.readPod(ref);
     const value = incidentLabelValue(ref.incidentId);
     if (pod === undefined) parts.push(`pod ${ref.namespace}/${ref.pod} is gone`);
     else if (pod.metadata?.labels?.[quarantineLabel] !== value) parts.push(`pod ${ref.namespace}/${ref.pod} no longer had this incident's quarantine label`);
     else {
-      const patched = await this.patchPod(ref, { metadata: { labels: { [quarantineLabel]: null }, annotations: { [incidentAnnotation]: null } } });
+      const patched = await w.pods.patch(ref.namespace, ref.pod, { metadata: { labels: { [quarantineLabel]: null }, annotations: { [incidentAnnotation]: null } } });
       parts.push(patched === undefined ? `pod ${ref.namespace}/${ref.pod} is gone` : `removed label ${quarantineLabel} from pod ${ref.namespace}/${ref.pod}`);
     }
-    return said(ref.mode, parts.join('; '));
+    return w.said(parts.join('; '));
   }
 
   /**
@@ -203,14 +161,15 @@ export class Containment {
     if (Object.keys(removed).length === 0) {
       return { outcome: 'already-done', removed: {}, detail: `no label of pod ${ref.namespace}/${ref.pod} ties it to a controller or Service` };
     }
-    const patched = await this.patchPod(ref, {
+    const w = this.writer(ref.mode);
+    const patched = await w.pods.patch(ref.namespace, ref.pod, {
       metadata: {
         labels: Object.fromEntries(Object.keys(removed).map((k) => [k, null])),
         annotations: { [removedLabelsAnnotation]: JSON.stringify({ incident: ref.incidentId, labels: removed }) },
       },
     });
     if (patched === undefined) return { ...podGone(ref, 'take out of rotation'), removed: {} };
-    return { outcome: 'changed', removed, detail: said(ref.mode, `removed labels ${describeLabels(removed)} from pod ${ref.namespace}/${ref.pod} (selected by ${why.join(', ')})`) };
+    return { outcome: 'changed', removed, detail: w.said(`removed labels ${describeLabels(removed)} from pod ${ref.namespace}/${ref.pod} (selected by ${why.join(', ')})`) };
   }
 
   /** Undoes `detach`: puts the removed labels back. */
@@ -219,9 +178,10 @@ export class Containment {
     if (pod === undefined) return `pod ${ref.namespace}/${ref.pod} is gone: no labels to restore`;
     const recorded = parseRemoved(pod.metadata?.annotations?.[removedLabelsAnnotation]);
     const labels = Object.keys(ref.labels).length > 0 ? ref.labels : recorded?.incident === ref.incidentId ? recorded.labels : {};
-    const patched = await this.patchPod(ref, { metadata: { labels, annotations: { [removedLabelsAnnotation]: null } } });
+    const w = this.writer(ref.mode);
+    const patched = await w.pods.patch(ref.namespace, ref.pod, { metadata: { labels, annotations: { [removedLabelsAnnotation]: null } } });
     if (patched === undefined) return `pod ${ref.namespace}/${ref.pod} is gone: no labels to restore`;
-    return said(ref.mode, `restored labels ${describeLabels(labels)} on pod ${ref.namespace}/${ref.pod}`);
+    return w.said(`restored labels ${describeLabels(labels)} on pod ${ref.namespace}/${ref.pod}`);
   }
 
   private async ownerSelector(namespace: string, o: V1OwnerReference): Promise<V1LabelSelector | Record<string, string> | undefined> {
@@ -266,11 +226,11 @@ export class Containment {
       },
       ...(weCordon ? { spec: { unschedulable: true } } : {}),
     };
-    await this.patchNode(input.node, body, input.mode);
+    const w = this.writer(input.mode);
+    await w.nodes.patch(input.node, body);
     return {
       outcome: 'changed',
-      detail: said(
-        input.mode,
+      detail: w.said(
         weCordon
           ? `cordoned node ${input.node} (spec.unschedulable=true) and annotated it with the incident; no pod was evicted`
           : `annotated node ${input.node} with the incident; it was already cordoned by someone else, who keeps it`,
@@ -299,28 +259,23 @@ export class Containment {
       patch.spec = { unschedulable: null };
       detail = `uncordoned node ${input.node} and removed the incident's annotations`;
     }
-    await this.patchNode(input.node, patch, input.mode);
-    return said(input.mode, detail);
+    const w = this.writer(input.mode);
+    await w.nodes.patch(input.node, patch);
+    return w.said(detail);
   }
 
   /** Deletes the pod, only the very one evidence was taken of (uid precondition). */
-  async deletePod(ref: PodRef & { uid: string }): Promise<KubeActionResult> {
+  async removePod(ref: PodRef & { uid: string }): Promise<KubeActionResult> {
+    const w = this.writer(ref.mode);
     try {
-      await call(
-        'delete',
-        'pods',
-        `in namespace ${ref.namespace}`,
-        () => this.core.deleteNamespacedPod({ name: ref.pod, namespace: ref.namespace, body: { preconditions: { uid: ref.uid } }, ...dry(ref.mode) }),
-        [404, 409],
-      );
+      if ((await w.pods.delete(ref.namespace, ref.pod, ref.uid)) === undefined) return podGone(ref, 'delete');
     } catch (e) {
-      if (statusOf(e) === 404) return podGone(ref, 'delete');
       if (statusOf(e) === 409) {
         return { outcome: 'already-done', podGone: true, detail: `pod ${ref.namespace}/${ref.pod} is now another pod (uid differs from the one in evidence): not deleted` };
       }
       throw e;
     }
-    return { outcome: 'changed', detail: said(ref.mode, `deleted pod ${ref.namespace}/${ref.pod} (uid ${ref.uid})`) };
+    return { outcome: 'changed', detail: w.said(`deleted pod ${ref.namespace}/${ref.pod} (uid ${ref.uid})`) };
   }
 
   private async readNode(name: string): Promise<V1Node | undefined> {
@@ -330,10 +285,6 @@ export class Containment {
       if (statusOf(e) === 404) return undefined;
       throw e;
     }
-  }
-
-  private async patchNode(name: string, body: unknown, mode: KubeMode): Promise<void> {
-    await call('patch', 'nodes', '(cluster-scoped)', () => this.core.patchNode({ name, body, fieldManager, ...dry(mode) }, strategicPatch));
   }
 }
 

@@ -44,7 +44,7 @@ export function createKubernetesActivities(deps: KubernetesDeps) {
     restorePodLabels: async (ref: PodRef & { labels: Record<string, string> }): Promise<string> => kube().contain.restoreLabels(ref),
     cordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<KubeActionResult> => kube().contain.cordon(input),
     uncordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<string> => kube().contain.uncordon(input),
-    deletePod: async (ref: PodRef & { uid: string }): Promise<KubeActionResult> => kube().contain.deletePod(ref),
+    deletePod: async (ref: PodRef & { uid: string }): Promise<KubeActionResult> => kube().contain.removePod(ref),
   };
 }
 

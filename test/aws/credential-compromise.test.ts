@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
-  CreatePolicyCommand,
   GetLoginProfileCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
@@ -13,9 +12,6 @@ import {
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
   CreateUserCommand,
-  CreateAccessKeyCommand,
-  AttachUserPolicyCommand,
-  UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +29,7 @@ import {
   policy,
   proxiedIam,
   roleEvent,
+  seedAttackerChanges,
   seedRole,
   seedUser,
   startCredentialIncident,
@@ -329,30 +326,9 @@ describe('credential-compromise runbook against moto and the sandbox CloudTrail'
 describe('eradication of what the compromised key created or changed', () => {
   it('offers each kind as a gated step, and undoes the key, user, policies and trust policy the attacker made; rollback restores them from evidence', async () => {
     const u = await leakedUser({ loginProfile: false });
-    // What the attacker made with the key (done here with the admin client, recorded in CloudTrail as the key's).
-    const newUser = uniqueName('backdoor');
-    await iam.send(new CreateUserCommand({ UserName: newUser }));
-    const newKey = (await iam.send(new CreateAccessKeyCommand({ UserName: newUser }))).AccessKey!.AccessKeyId!;
-    const admin = await iam.send(new CreatePolicyCommand({ PolicyName: uniqueName('admin'), PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }) }));
-    await iam.send(new AttachUserPolicyCommand({ UserName: newUser, PolicyArn: admin.Policy!.Arn! }));
-    const inline = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:*', Resource: '*' }] });
-    await iam.send(new PutUserPolicyCommand({ UserName: newUser, PolicyName: 'ops', PolicyDocument: inline }));
-    const role = await seedRole(iam);
-    const evil = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'sts:AssumeRole' }] });
-    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: role.name, PolicyDocument: evil }));
-    const adminIdentity = { user: 'platform-admin', key: 'AKIAADMINADMINADMIN0' };
-    trail.seed(
-      [
-        userEvent(adminIdentity, 'CreateRole', 600, { requestParameters: { roleName: role.name, assumeRolePolicyDocument: trustEc2 } }),
-        userEvent(u, 'CreateUser', 40, { requestParameters: { userName: newUser } }),
-        userEvent(u, 'CreateAccessKey', 39, { requestParameters: { userName: newUser }, responseElements: { accessKey: { accessKeyId: newKey, userName: newUser, status: 'Active' } } }),
-        userEvent(u, 'AttachUserPolicy', 38, { requestParameters: { userName: newUser, policyArn: admin.Policy!.Arn! } }),
-        userEvent(u, 'PutUserPolicy', 37, { requestParameters: { userName: newUser, policyName: 'ops', policyDocument: inline } }),
-        userEvent(u, 'UpdateAssumeRolePolicy', 36, { requestParameters: { roleName: role.name, policyDocument: evil } }),
-        userEvent(u, 'CreateUser', 35, { requestParameters: { userName: 'denied-user' }, errorCode: 'AccessDenied' }),
-      ],
-      testAccountId,
-    );
+    const { newUser, newKey, adminPolicyArn, role, evil } = await seedAttackerChanges(iam, trail, u);
+    // An attempt IAM refused changed nothing: nothing to undo.
+    trail.seed([userEvent(u, 'CreateUser', 35, { requestParameters: { userName: 'denied-user' }, errorCode: 'AccessDenied' })], testAccountId);
     const handle = await startCredentialIncident(client, taskQueue, {
       policy: await straight({ 'eradicate-access-keys': one, 'eradicate-principals': one, 'restore-policies': one }),
       targets: [{ kind: 'access-key', id: u.key }],
@@ -379,7 +355,7 @@ describe('eradication of what the compromised key created or changed', () => {
     await waitForStatus(handle, (s) => s.phase === 'rolled-back');
     expect(await keyStatus(newUser, newKey)).toBe('Active');
     expect((await iam.send(new ListUserPoliciesCommand({ UserName: newUser }))).PolicyNames).toEqual(['ops']);
-    expect((await iam.send(new ListAttachedUserPoliciesCommand({ UserName: newUser }))).AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([admin.Policy!.Arn!]);
+    expect((await iam.send(new ListAttachedUserPoliciesCommand({ UserName: newUser }))).AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([adminPolicyArn]);
     const restored = decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role.name }))).Role!.AssumeRolePolicyDocument!);
     expect(JSON.parse(restored)).toEqual(JSON.parse(evil));
   });

@@ -21,6 +21,7 @@ import {
   CreateUserCommand,
   IAMClient,
   PutUserPolicyCommand,
+  UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -98,6 +99,48 @@ export const trustEc2 = JSON.stringify({ Version: '2012-10-17', Statement: [{ Ef
 export async function seedRole(iam: IAMClient, name = uniqueName('app-role')): Promise<{ name: string; arn: string }> {
   const r = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trustEc2 }));
   return { name, arn: r.Role!.Arn! };
+}
+
+export interface AttackerChanges {
+  newUser: string;
+  newKey: string;
+  adminPolicyArn: string;
+  inline: string;
+  role: { name: string; arn: string };
+  /** The trust policy the attacker gave the role. */
+  evil: string;
+}
+
+/**
+ * What an attacker made with the user's key — a user with a key of its own,
+ * an admin policy attached and an inline policy put on it, and a role's trust
+ * policy changed (the role created earlier by an admin) — done here with the
+ * admin client and recorded in CloudTrail as the key's.
+ */
+export async function seedAttackerChanges(iam: IAMClient, trail: CloudTrailServer, u: { user: string; arn?: string; key: string }): Promise<AttackerChanges> {
+  const newUser = uniqueName('backdoor');
+  await iam.send(new CreateUserCommand({ UserName: newUser }));
+  const newKey = (await iam.send(new CreateAccessKeyCommand({ UserName: newUser }))).AccessKey!.AccessKeyId!;
+  const admin = await iam.send(new CreatePolicyCommand({ PolicyName: uniqueName('admin'), PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }) }));
+  const adminPolicyArn = admin.Policy!.Arn!;
+  await iam.send(new AttachUserPolicyCommand({ UserName: newUser, PolicyArn: adminPolicyArn }));
+  const inline = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iam:*', Resource: '*' }] });
+  await iam.send(new PutUserPolicyCommand({ UserName: newUser, PolicyName: 'ops', PolicyDocument: inline }));
+  const role = await seedRole(iam);
+  const evil = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'sts:AssumeRole' }] });
+  await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: role.name, PolicyDocument: evil }));
+  trail.seed(
+    [
+      userEvent({ user: 'platform-admin', key: 'AKIAADMINADMINADMIN0' }, 'CreateRole', 600, { requestParameters: { roleName: role.name, assumeRolePolicyDocument: trustEc2 } }),
+      userEvent(u, 'CreateUser', 40, { requestParameters: { userName: newUser } }),
+      userEvent(u, 'CreateAccessKey', 39, { requestParameters: { userName: newUser }, responseElements: { accessKey: { accessKeyId: newKey, userName: newUser, status: 'Active' } } }),
+      userEvent(u, 'AttachUserPolicy', 38, { requestParameters: { userName: newUser, policyArn: adminPolicyArn } }),
+      userEvent(u, 'PutUserPolicy', 37, { requestParameters: { userName: newUser, policyName: 'ops', policyDocument: inline } }),
+      userEvent(u, 'UpdateAssumeRolePolicy', 36, { requestParameters: { roleName: role.name, policyDocument: evil } }),
+    ],
+    testAccountId,
+  );
+  return { newUser, newKey, adminPolicyArn, inline, role, evil };
 }
 
 /** A CloudTrail record of an IAM user's call with a long-term key. */

@@ -166,7 +166,7 @@ describe('starting an incident on the dev server', () => {
     const pod = `demo-shop/${uniqueName('storefront')}`;
     const prepared = prepare({ targets: [parseTarget(`pod:${pod}`), parseTarget('node:sandbox-node-1')], mode: 'dry-run', now: new Date() });
     const started = await startIncident(client, prepared, taskQueue);
-    expect(started.incidentId).toBe(incidentIdFor('start-test', prepared.correlationKey));
+    expect(started.incidentId).toBe(incidentIdFor('start-test', prepared.correlationKey, 'dry-run'));
     expect(started.workflowType).toBe('engineTestWorkflow');
     const handle = client.workflow.getHandle(started.incidentId);
     // Even the policy's auto-containment rule for source cli lifts no gate: cordon waits for on-call.
@@ -340,12 +340,12 @@ describe('the firebreak start command', () => {
     expect(first.code).toBe(0);
     const started = JSON.parse(first.stdout) as { incidentId: string; runId: string; workflowType: string };
     const key = `-:demo-shop:${pod.slice('pod:demo-shop/'.length)}`;
-    expect(started).toEqual({ incidentId: incidentIdFor('cli-start', key), runId: expect.any(String), workflowType: workflow });
+    expect(started).toEqual({ incidentId: incidentIdFor('cli-start', key, 'dry-run'), runId: expect.any(String), workflowType: workflow });
 
-    const again = await runFirebreak(['start', 'cli-start', '--target', 'node:sandbox-node-1', '--target', pod], env);
+    const again = await runFirebreak(['start', 'cli-start', '--target', 'node:sandbox-node-1', '--target', pod, '--mode', 'dry-run'], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(
-      `Incident ${started.incidentId} is open: CLI start (cli-start v1), requested by cli:alice.\nFollow it: firebreak status ${started.incidentId}\n`,
+      `Incident ${started.incidentId} is open: CLI start (cli-start v1), dry-run, requested by cli:alice.\nFollow it: firebreak status ${started.incidentId}\n`,
     );
 
     const handle = client.workflow.getHandle(started.incidentId);
