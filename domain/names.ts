@@ -18,6 +18,9 @@ function show(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
+/** A name as messages quote it: JSON-escaped (no control characters reach a terminal or log) and cut at 80 characters. */
+export const quoteName = show;
+
 /** RFC 1123 label (Kubernetes namespaces): at most 63 of [a-z0-9-], starting and ending alphanumeric. */
 export function dnsLabelProblem(what: string, value: string): NameProblem {
   if (value.length === 0) return `${what} is empty`;
@@ -40,6 +43,7 @@ export const namespaceProblem = (value: string): NameProblem => dnsLabelProblem(
 export const podNameProblem = (value: string): NameProblem => dnsSubdomainProblem('pod name', value);
 export const nodeNameProblem = (value: string): NameProblem => dnsSubdomainProblem('node name', value);
 export const serviceAccountProblem = (value: string): NameProblem => dnsSubdomainProblem('service account name', value);
+export const containerNameProblem = (value: string): NameProblem => dnsLabelProblem('container name', value);
 
 /** `namespace/pod`, both parts valid. */
 export function podRefProblem(value: string): NameProblem {
@@ -57,10 +61,26 @@ export function accessKeyIdProblem(value: string): NameProblem {
     : `access key id ${show(value)} is not valid: expected AKIA… or ASIA… followed by 12–124 upper-case letters or digits`;
 }
 
-// IAM's documented rule for user and role names: [\w+=,.@-], 1–64 characters.
-const iamName = /^[\w+=,.@-]{1,64}$/;
+// IAM's documented rule for user, role, group and policy names: [\w+=,.@-], 1–64 characters (users, roles) or 1–128 (groups, policies).
+const iamNameChars = /^[\w+=,.@-]+$/;
+const iamNameMax = { user: 64, role: 64, group: 128, policy: 128 } as const;
 // arn:partition:iam::account:user|role/optional/path/name
 const iamArn = /^arn:aws(-[a-z]+)*:iam::(\d{12}):(user|role)((?:\/[\x21-\x7e]+)*)\/([\w+=,.@-]{1,64})$/;
+// arn:partition:iam::account-or-aws:policy/optional/path/name (AWS managed policies have "aws" as their account)
+const policyArn = /^arn:aws(-[a-z]+)*:iam::(\d{12}|aws):policy((?:\/[\x21-\x7e]+)*)\/([\w+=,.@-]{1,128})$/;
+
+/** An IAM user, role, group or inline policy name, by IAM's rule. */
+export function iamNameProblem(kind: keyof typeof iamNameMax, value: string): NameProblem {
+  const max = iamNameMax[kind];
+  return value.length >= 1 && value.length <= max && iamNameChars.test(value)
+    ? undefined
+    : `${kind} name ${show(value)} is not valid: expected 1–${max} letters, digits or + = , . @ _ - (IAM's rule for ${kind} names)`;
+}
+
+/** A managed policy's ARN (customer managed, or AWS managed with "aws" as the account). */
+export function policyArnProblem(value: string): NameProblem {
+  return policyArn.test(value) ? undefined : `policy ARN ${show(value)} is not valid: expected arn:aws:iam::<12-digit account or aws>:policy/<optional path/>name`;
+}
 
 export interface IamArn {
   partition: string;
@@ -85,9 +105,38 @@ export function iamPrincipalProblem(kind: 'user' | 'role', value: string): NameP
     if (arn.kind !== kind) return `ARN ${show(value)} names a ${arn.kind}, not a ${kind}`;
     return undefined;
   }
-  return iamName.test(value)
-    ? undefined
-    : `${kind} name ${show(value)} is not valid: expected 1–64 letters, digits or + = , . @ _ - (IAM's rule for ${kind} names), or its ARN`;
+  const problem = iamNameProblem(kind, value);
+  return problem === undefined ? undefined : `${problem}, or its ARN`;
+}
+
+/**
+ * The problem with a target attribute that names something an activity acts
+ * on or reads: `node` (the pod's node, read and cordoned when the pod does not
+ * say), `container` (whose logs are read), `account`. Other attributes (e.g.
+ * `cluster`, `region`) only label the incident and have no rule here.
+ */
+export function targetAttributeProblem(name: string, value: string): NameProblem {
+  switch (name) {
+    case 'node':
+      return nodeNameProblem(value);
+    case 'container':
+      return containerNameProblem(value);
+    case 'account':
+      return awsAccountIdProblem(value);
+    default:
+      return undefined;
+  }
+}
+
+/** The first problem with a target: its id by its kind's rule, then the attributes that name things. */
+export function targetProblem(target: { kind: string; id: string; attributes?: Readonly<Record<string, string>> | undefined }): NameProblem {
+  const idProblem = targetIdProblem(target.kind, target.id);
+  if (idProblem !== undefined) return idProblem;
+  for (const [name, value] of Object.entries(target.attributes ?? {})) {
+    const problem = targetAttributeProblem(name, value);
+    if (problem !== undefined) return `attribute ${name}: ${problem}`;
+  }
+  return undefined;
 }
 
 /** The problem with a target id of the given kind, by the rule of the system it names. */

@@ -19,12 +19,16 @@
  *     "mode": "dry-run"                              // optional: live | dry-run (default live)
  *   }
  *
- * `kind` is one of `targetKinds`. Unknown keys are rejected. Values given on
+ * `kind` is one of `targetKinds`; `id`, and the `node`, `container` and `account`
+ * attributes, must follow the naming rule of the system they name
+ * (domain/names.ts: RFC 1123 for Kubernetes, IAM's rules for AWS), or the start
+ * is refused naming the rule. Unknown keys are rejected. Values given on
  * the command line (`--mode`, `--severity`, `--summary`) take precedence over
  * the file's.
  */
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
+import { accessKeyIdPattern, targetAttributeProblem, targetIdProblem } from '../domain/names.ts';
 import type { IncidentInput, Mode, Target, TriggerInfo } from '../workflows/engine/types.ts';
 import { correlationKeyForTargets, openIncident, withChildPolicies } from './incidents.ts';
 import { principal, type RunbookPolicy } from './runbooks/schema.ts';
@@ -64,7 +68,16 @@ export const targetSchema = z
       .regex(/^\S+$/, 'expected a target id without spaces'),
     attributes: z.record(z.string(), z.string({ error: 'expected attribute values to be strings' })).optional(),
   })
-  .strict();
+  .strict()
+  // Each id and named attribute by its system's rule: `pod:demo-shop/..` would resolve to the namespace's URL.
+  .superRefine((t, ctx) => {
+    const idProblem = targetIdProblem(t.kind, t.id);
+    if (idProblem !== undefined) ctx.addIssue({ code: 'custom', path: ['id'], message: idProblem });
+    for (const [name, value] of Object.entries(t.attributes ?? {})) {
+      const problem = targetAttributeProblem(name, value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['attributes', name], message: problem });
+    }
+  });
 
 /** The `--input` file: a JSON start request (see the comment at the top of this file). */
 export const startRequestSchema = z
@@ -180,16 +193,13 @@ export async function startIncident(
   return { incidentId, runId, workflowType: prepared.workflowType };
 }
 
-/** An AWS access key id: `AKIA…` (long-term) or `ASIA…` (a session's). */
-const accessKeyId = /^A[KS]IA[A-Z0-9]{12,124}$/;
-
 /**
  * Parses `--target kind:id`, e.g. `pod:demo-shop/storefront-7d9c6b5f8-x7k2p` or
  * `role:arn:aws:iam::123456789012:role/x`. A bare access key id (`AKIA…`,
  * `ASIA…`) is an `access-key` target.
  */
 export function parseTarget(text: string): Target {
-  if (accessKeyId.test(text)) return { kind: 'access-key', id: text };
+  if (accessKeyIdPattern.test(text)) return { kind: 'access-key', id: text };
   const colon = text.indexOf(':');
   const kind = colon === -1 ? '' : text.slice(0, colon);
   const id = colon === -1 ? '' : text.slice(colon + 1);

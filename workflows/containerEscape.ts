@@ -10,6 +10,7 @@ import { containerEscapeSteps, workflowCatalog } from './catalog.ts';
 import { Incident, noticeActivityOptions } from './engine/incident.ts';
 import type { IncidentStatus } from './engine/messages.ts';
 import { describeFailure } from './engine/saga.ts';
+import { refuseInvalidTargets } from './engine/targets.ts';
 import type { IncidentInput } from './engine/types.ts';
 
 type Step = (typeof containerEscapeSteps)[number];
@@ -51,6 +52,7 @@ function podTarget(input: IncidentInput): { namespace: string; pod: string; cont
 }
 
 export async function containerEscape(input: ContainerEscapeInput): Promise<IncidentStatus> {
+  refuseInvalidTargets(input);
   const target = podTarget(input);
   const incident = new Incident(input, { workflowSteps: containerEscapeSteps, notify: (n) => notify(n) });
   incident.install();

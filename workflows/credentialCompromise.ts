@@ -13,6 +13,7 @@ import { workflowNowIso } from './engine/clock.ts';
 import { Incident } from './engine/incident.ts';
 import type { IncidentStatus } from './engine/messages.ts';
 import { describeFailure } from './engine/saga.ts';
+import { refuseInvalidTargets } from './engine/targets.ts';
 import type { IncidentInput } from './engine/types.ts';
 
 type Step = (typeof credentialCompromiseSteps)[number];
@@ -43,6 +44,7 @@ function checkTargets(input: IncidentInput): void {
 const holderName = (h: PolicyHolder) => `${h.kind}:${h.name}`;
 
 export async function credentialCompromise(input: IncidentInput): Promise<IncidentStatus> {
+  refuseInvalidTargets(input);
   checkTargets(input);
   const incident = new Incident(input, { workflowSteps: credentialCompromiseSteps, notify: (n) => notify(n) });
   incident.install();

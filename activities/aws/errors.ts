@@ -9,6 +9,8 @@ export const awsFailure = {
   unavailable: 'AwsUnavailable',
   notConfigured: 'AwsNotConfigured',
   invalidTarget: 'InvalidCredentialTarget',
+  /** A user, role, group or policy name, key id or ARN in the activity's input breaks IAM's rule: refused before any call. */
+  invalidName: 'AwsInvalidName',
   /** A rollback that would re-admit sessions issued before the revocation while they may still be valid. */
   rollbackUnsafe: 'RollbackUnsafe',
 } as const;

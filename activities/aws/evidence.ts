@@ -20,6 +20,7 @@ import {
   ListUserTagsCommand,
 } from '@aws-sdk/client-iam';
 import { ApplicationFailure } from '@temporalio/common';
+import { iamNameProblem } from '../../domain/names.ts';
 import { EvidenceError, type EvidenceRef, type EvidenceStore } from '../evidence/index.ts';
 import { lookupEvents, type LookupResult } from './cloudtrail.ts';
 import { aws, orMissing } from './errors.ts';
@@ -259,6 +260,12 @@ export async function captureCredentialEvidence(
   // The current state of everything the attacker changed, to restore it on rollback.
   const changedRoles: Record<string, unknown> = {};
   for (const c of changes) {
+    // Names read from CloudTrail records are checked like any other before IAM is called with them.
+    const problem = c.on === undefined ? undefined : iamNameProblem(c.on.kind, c.on.name) ?? (c.policyName === undefined ? undefined : iamNameProblem('policy', c.policyName));
+    if (problem !== undefined) {
+      if (c.kind === 'trust-policy' && c.on !== undefined) changedRoles[c.on.name] = { unavailable: `not read: ${problem}` };
+      continue;
+    }
     if (c.kind === 'trust-policy' && c.on !== undefined && result.trustPolicies[c.on.name] === undefined) {
       const role = await orMissing('iam:GetRole', `role ${c.on.name}`, () => iam.send(new GetRoleCommand({ RoleName: c.on!.name })));
       changedRoles[c.on.name] = role?.Role ?? { unavailable: 'the role no longer exists' };
@@ -276,6 +283,11 @@ export async function captureCredentialEvidence(
   const createdKeyUsers = [...new Set(changes.filter((c) => c.kind === 'access-key' && c.userName !== undefined).map((c) => c.userName!))];
   const createdKeys: Record<string, unknown> = {};
   for (const user of createdKeyUsers) {
+    const problem = iamNameProblem('user', user);
+    if (problem !== undefined) {
+      createdKeys[user] = { unavailable: `not read: ${problem}` };
+      continue;
+    }
     const listed = await orMissing('iam:ListAccessKeys', `user ${user}`, () => iam.send(new ListAccessKeysCommand({ UserName: user })));
     createdKeys[user] = listed?.AccessKeyMetadata ?? { unavailable: 'the user no longer exists' };
     for (const k of listed?.AccessKeyMetadata ?? []) {

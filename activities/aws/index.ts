@@ -3,6 +3,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EvidenceStore } from '../evidence/index.ts';
+import { named } from './checks.ts';
 import { Containment, type KeyInput, type PolicyHolder, type RevokeInput } from './containment.ts';
 import { awsFailure } from './errors.ts';
 import { captureCredentialEvidence, type CredentialCaptureInput, type CredentialCaptureResult } from './evidence.ts';
@@ -46,27 +47,27 @@ export function createAwsActivities(deps: AwsDeps) {
   const lookbackMs = deps.cloudTrailLookbackMs ?? defaultCloudTrailLookbackMs;
   let contain: Containment | undefined;
   const c = () => (contain ??= new Containment(iam()));
-  // Arrow functions: Temporal calls activities detached from this object.
+  // Arrow functions: Temporal calls activities detached from this object. Each input's names are checked first (`named`; triage checks its targets).
   return {
     triageCredential: async (input: TriageInput): Promise<CredentialFacts> =>
       triage({ iam: iam(), sts: deps.sts, cloudtrail: deps.cloudtrail, lookbackMs }, input),
     captureCredentialEvidence: async (input: CredentialCaptureInput): Promise<CredentialCaptureResult> =>
-      captureCredentialEvidence({ iam: iam(), cloudtrail: deps.cloudtrail, store: deps.evidence, lookbackMs }, input),
-    deactivateAccessKey: async (input: KeyInput): Promise<AwsActionResult> => c().deactivateKey(input),
-    reactivateAccessKey: async (input: KeyInput): Promise<string> => c().reactivateKey(input),
-    revokeOlderSessions: async (input: RevokeInput): Promise<AwsActionResult> => c().revokeSessions(input),
-    restoreRevokePolicy: async (input: RevokeInput): Promise<string> => c().restoreRevokePolicy(input),
-    deleteLoginProfile: async (input: { incidentId: string; userName: string; mode: AwsMode }): Promise<AwsActionResult> => c().deleteLoginProfile(input),
-    quarantinePrincipal: async (input: { incidentId: string; on: PolicyHolder; mode: AwsMode }): Promise<AwsActionResult> => c().quarantinePrincipal(input),
-    releasePrincipal: async (input: { incidentId: string; on: PolicyHolder; mode: AwsMode }): Promise<string> => c().releasePrincipal(input),
-    detachAttackerPolicy: async (input: { incidentId: string; on: PolicyHolder; policyArn: string; mode: AwsMode }): Promise<AwsActionResult> => c().detachPolicy(input),
-    reattachPolicy: async (input: { incidentId: string; on: PolicyHolder; policyArn: string; mode: AwsMode }): Promise<string> => c().reattachPolicy(input),
+      captureCredentialEvidence({ iam: iam(), cloudtrail: deps.cloudtrail, store: deps.evidence, lookbackMs }, named(input)),
+    deactivateAccessKey: async (input: KeyInput): Promise<AwsActionResult> => c().deactivateKey(named(input)),
+    reactivateAccessKey: async (input: KeyInput): Promise<string> => c().reactivateKey(named(input)),
+    revokeOlderSessions: async (input: RevokeInput): Promise<AwsActionResult> => c().revokeSessions(named(input)),
+    restoreRevokePolicy: async (input: RevokeInput): Promise<string> => c().restoreRevokePolicy(named(input)),
+    deleteLoginProfile: async (input: { incidentId: string; userName: string; mode: AwsMode }): Promise<AwsActionResult> => c().deleteLoginProfile(named(input)),
+    quarantinePrincipal: async (input: { incidentId: string; on: PolicyHolder; mode: AwsMode }): Promise<AwsActionResult> => c().quarantinePrincipal(named(input)),
+    releasePrincipal: async (input: { incidentId: string; on: PolicyHolder; mode: AwsMode }): Promise<string> => c().releasePrincipal(named(input)),
+    detachAttackerPolicy: async (input: { incidentId: string; on: PolicyHolder; policyArn: string; mode: AwsMode }): Promise<AwsActionResult> => c().detachPolicy(named(input)),
+    reattachPolicy: async (input: { incidentId: string; on: PolicyHolder; policyArn: string; mode: AwsMode }): Promise<string> => c().reattachPolicy(named(input)),
     removeAttackerInlinePolicy: async (input: { incidentId: string; on: PolicyHolder; policyName: string; mode: AwsMode }): Promise<AwsActionResult> =>
-      c().removeInlinePolicy(input),
+      c().removeInlinePolicy(named(input)),
     restoreInlinePolicy: async (input: { incidentId: string; on: PolicyHolder; policyName: string; document: string; mode: AwsMode }): Promise<string> =>
-      c().restoreInlinePolicy(input),
+      c().restoreInlinePolicy(named(input)),
     setTrustPolicy: async (input: { incidentId: string; roleName: string; document: string; mode: AwsMode; why: string }): Promise<AwsActionResult> =>
-      c().setTrustPolicy(input),
+      c().setTrustPolicy(named(input)),
   };
 }
 

@@ -2,6 +2,7 @@ import { type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { GetAccessKeyLastUsedCommand, GetRoleCommand, GetUserCommand, type IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { GetAccessKeyInfoCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ApplicationFailure } from '@temporalio/common';
+import { parseIamArn, quoteName, targetProblem } from '../../domain/names.ts';
 import { lookupEvents } from './cloudtrail.ts';
 import { aws, awsFailure, orMissing } from './errors.ts';
 import type { CredentialFacts, Principal } from './types.ts';
@@ -18,11 +19,9 @@ export interface TriageInput {
   targets: CredentialTarget[];
 }
 
-const keyPattern = /^A[A-Z0-9]{3}[A-Z0-9]{12,124}$/;
-
 /** The role name of a role ARN (`arn:aws:iam::123456789012:role/path/name` → `name`), or the name itself. */
 export function roleNameOf(id: string): string {
-  return id.startsWith('arn:') ? (id.split('/').at(-1) ?? id) : id;
+  return id.startsWith('arn:') ? (parseIamArn(id)?.name ?? id) : id;
 }
 
 function invalid(message: string): ApplicationFailure {
@@ -49,14 +48,18 @@ export async function triage(
       }.`,
     );
   }
+  // Checked before any call (the workflow checks too): a key id, user or role name IAM would never issue is refused, naming the rule.
+  for (const t of [keyTarget, userTarget, roleTarget]) {
+    const problem = t === undefined ? undefined : targetProblem(t);
+    if (t !== undefined && problem !== undefined) throw invalid(`Refused target ${quoteName(`${t.kind}:${t.id}`)}: ${problem}.`);
+  }
   const facts: CredentialFacts = { notFound: [] };
   const account = keyTarget?.attributes?.['account'] ?? userTarget?.attributes?.['account'] ?? roleTarget?.attributes?.['account'];
   if (account !== undefined) facts.account = account;
-  if (roleTarget?.id.startsWith('arn:') === true) facts.account ??= roleTarget.id.split(':')[4];
+  if (roleTarget?.id.startsWith('arn:') === true) facts.account ??= parseIamArn(roleTarget.id)?.account;
 
   if (keyTarget !== undefined) {
     const key = keyTarget.id;
-    if (!keyPattern.test(key)) throw invalid(`"${key}" is not an AWS access key id (AKIA… for a long-term key, ASIA… for a session key).`);
     facts.accessKeyId = key;
     facts.keyType = key.startsWith('ASIA') ? 'temporary' : 'long-term';
     if (clients.sts !== undefined) {

@@ -10,6 +10,7 @@ import {
   type V1OwnerReference,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { expectList, expectObject } from './checks.ts';
 import { call, statusOf } from './errors.ts';
 import {
   cordonedByAnnotation,
@@ -51,9 +52,11 @@ export class Containment {
     this.net = config.makeApiClient(NetworkingV1Api);
   }
 
+  /** The pod, checked to be the very pod asked for before anything acts on it; undefined when it is gone. */
   private async readPod(ref: PodRef): Promise<V1Pod | undefined> {
     try {
-      return await call('get', 'pods', `in namespace ${ref.namespace}`, () => this.core.readNamespacedPod({ name: ref.pod, namespace: ref.namespace }), [404]);
+      const pod = await call('get', 'pods', `in namespace ${ref.namespace}`, () => this.core.readNamespacedPod({ name: ref.pod, namespace: ref.namespace }), [404]);
+      return expectObject(pod, { kind: 'Pod', apiVersion: 'v1', name: ref.pod, namespace: ref.namespace });
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw e;
@@ -147,7 +150,10 @@ export class Containment {
       for (const k of selectorKeys(selector)) keys.add(k);
       if (selector !== undefined) why.push(`${controller.kind} ${controller.name}`);
     }
-    const services = await call('list', 'services', `in namespace ${ref.namespace}`, () => this.core.listNamespacedService({ namespace: ref.namespace }));
+    const services = expectList(
+      await call('list', 'services', `in namespace ${ref.namespace}`, () => this.core.listNamespacedService({ namespace: ref.namespace })),
+      { kind: 'ServiceList', namespace: ref.namespace },
+    );
     for (const svc of services.items) {
       const sel = svc.spec?.selector ?? {};
       const entries = Object.entries(sel);
@@ -187,18 +193,20 @@ export class Containment {
   private async ownerSelector(namespace: string, o: V1OwnerReference): Promise<V1LabelSelector | Record<string, string> | undefined> {
     const p = { name: o.name, namespace };
     const where = `in namespace ${namespace}`;
+    // The owner read must be the owner named: its selector decides which labels are removed from the pod.
+    const owner = <T extends { kind?: string; metadata?: { name?: string; namespace?: string } }>(object: T): T => expectObject(object, { kind: o.kind, name: o.name, namespace });
     try {
       switch (o.kind) {
         case 'ReplicaSet':
-          return (await call('get', 'replicasets.apps', where, () => this.apps.readNamespacedReplicaSet(p), [404])).spec?.selector;
+          return owner(await call('get', 'replicasets.apps', where, () => this.apps.readNamespacedReplicaSet(p), [404])).spec?.selector;
         case 'StatefulSet':
-          return (await call('get', 'statefulsets.apps', where, () => this.apps.readNamespacedStatefulSet(p), [404])).spec?.selector;
+          return owner(await call('get', 'statefulsets.apps', where, () => this.apps.readNamespacedStatefulSet(p), [404])).spec?.selector;
         case 'DaemonSet':
-          return (await call('get', 'daemonsets.apps', where, () => this.apps.readNamespacedDaemonSet(p), [404])).spec?.selector;
+          return owner(await call('get', 'daemonsets.apps', where, () => this.apps.readNamespacedDaemonSet(p), [404])).spec?.selector;
         case 'Job':
-          return (await call('get', 'jobs.batch', where, () => this.batch.readNamespacedJob(p), [404])).spec?.selector;
+          return owner(await call('get', 'jobs.batch', where, () => this.batch.readNamespacedJob(p), [404])).spec?.selector;
         case 'ReplicationController':
-          return (await call('get', 'replicationcontrollers', where, () => this.core.readNamespacedReplicationController(p), [404])).spec?.selector;
+          return owner(await call('get', 'replicationcontrollers', where, () => this.core.readNamespacedReplicationController(p), [404])).spec?.selector;
         default:
           return undefined;
       }
@@ -278,9 +286,10 @@ export class Containment {
     return { outcome: 'changed', detail: w.said(`deleted pod ${ref.namespace}/${ref.pod} (uid ${ref.uid})`) };
   }
 
+  /** The node, checked to be the node asked for (a node named `..` reads as the API's resource list); undefined when it is gone. */
   private async readNode(name: string): Promise<V1Node | undefined> {
     try {
-      return await call('get', 'nodes', '(cluster-scoped)', () => this.core.readNode({ name }), [404]);
+      return expectObject(await call('get', 'nodes', '(cluster-scoped)', () => this.core.readNode({ name }), [404]), { kind: 'Node', apiVersion: 'v1', name });
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw e;

@@ -11,6 +11,10 @@ export const kubeFailure = {
   unavailable: 'KubernetesUnavailable',
   notConfigured: 'KubernetesNotConfigured',
   podNotFound: 'PodNotFound',
+  /** A name in the activity's input breaks Kubernetes' naming rule: refused before any request. */
+  invalidName: 'KubernetesInvalidName',
+  /** The API server answered with another object than the one asked for (e.g. a dot segment resolved the path). */
+  unexpectedObject: 'KubernetesUnexpectedObject',
 } as const;
 
 /** The HTTP status of a Kubernetes API error, or undefined for anything else (network, bugs). */

@@ -13,6 +13,8 @@ import {
 } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { EvidenceError, type EvidenceRef, type EvidenceStore } from '../evidence/index.ts';
+import { dnsSubdomainProblem, iamPrincipalProblem, nodeNameProblem, serviceAccountProblem } from '../../domain/names.ts';
+import { expectList, expectObject, refuseInvalidName } from './checks.ts';
 import { call, kubeFailure, reasonOf, statusOf } from './errors.ts';
 import { irsaAnnotation } from './names.ts';
 import type { PodFacts } from './types.ts';
@@ -73,6 +75,8 @@ export class EvidenceCapture {
     let pod: V1Pod;
     try {
       pod = await call('get', 'pods', `in namespace ${namespace}`, () => this.core.readNamespacedPod({ name: input.pod, namespace }), [404]);
+      // Before anything is sealed: `pod.json` holds the pod asked for, never what a resolved path led to.
+      expectObject(pod, { kind: 'Pod', apiVersion: 'v1', name: input.pod, namespace });
     } catch (e) {
       if (statusOf(e) === 404) {
         throw ApplicationFailure.create({
@@ -92,11 +96,16 @@ export class EvidenceCapture {
       this.ownerChain(namespace, pod.metadata?.ownerReferences ?? []),
       node === undefined
         ? Promise.resolve<Unavailable>({ unavailable: 'the pod is not scheduled on a node (spec.nodeName is empty)' })
-        : orUnavailable(`get nodes ${node}`, () => this.core.readNode({ name: node })),
+        : orUnavailable(`get nodes ${node}`, async () => {
+            refuseInvalidName(nodeNameProblem(node));
+            return expectObject(await this.core.readNode({ name: node }), { kind: 'Node', apiVersion: 'v1', name: node });
+          }),
       this.serviceAccount(namespace, serviceAccount),
-      orUnavailable(`list networkpolicies in ${namespace}`, () => this.net.listNamespacedNetworkPolicy({ namespace })),
-      orUnavailable(`list events in ${namespace}`, () =>
-        this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` }),
+      orUnavailable(`list networkpolicies in ${namespace}`, async () =>
+        expectList(await this.net.listNamespacedNetworkPolicy({ namespace }), { kind: 'NetworkPolicyList', namespace }),
+      ),
+      orUnavailable(`list events in ${namespace}`, async () =>
+        expectList(await this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` }), { kind: 'EventList', namespace }),
       ),
       this.logs(namespace, input.pod, input.container === undefined ? containers : containers.filter((c) => c === input.container)),
     ]);
@@ -156,7 +165,13 @@ export class EvidenceCapture {
     return chain;
   }
 
-  private readOwner(namespace: string, ref: V1OwnerReference): Promise<unknown> {
+  /** An owner named by an ownerReference (which the API server does not check against naming rules), checked both ways. */
+  private async readOwner(namespace: string, ref: V1OwnerReference): Promise<unknown> {
+    refuseInvalidName(dnsSubdomainProblem('owner name', ref.name));
+    return expectObject(await this.readOwnerObject(namespace, ref), { kind: ref.kind, name: ref.name, namespace });
+  }
+
+  private readOwnerObject(namespace: string, ref: V1OwnerReference) {
     const p = { name: ref.name, namespace };
     switch (ref.kind) {
       case 'ReplicaSet':
@@ -180,10 +195,15 @@ export class EvidenceCapture {
 
   /** The service account, every RoleBinding and ClusterRoleBinding that grants it, and the roles they bind. */
   private async serviceAccount(namespace: string, name: string): Promise<{ evidence: unknown; awsRoleArn?: string }> {
-    const account = await orUnavailable(`get serviceaccounts ${namespace}/${name}`, () => this.core.readNamespacedServiceAccount({ name, namespace }));
+    const account = await orUnavailable(`get serviceaccounts ${namespace}/${name}`, async () => {
+      refuseInvalidName(serviceAccountProblem(name));
+      return expectObject(await this.core.readNamespacedServiceAccount({ name, namespace }), { kind: 'ServiceAccount', apiVersion: 'v1', name, namespace });
+    });
     const [roleBindings, clusterRoleBindings] = await Promise.all([
-      orUnavailable(`list rolebindings in ${namespace}`, () => this.rbac.listNamespacedRoleBinding({ namespace })),
-      orUnavailable('list clusterrolebindings', () => this.rbac.listClusterRoleBinding()),
+      orUnavailable(`list rolebindings in ${namespace}`, async () =>
+        expectList(await this.rbac.listNamespacedRoleBinding({ namespace }), { kind: 'RoleBindingList', namespace }),
+      ),
+      orUnavailable('list clusterrolebindings', async () => expectList(await this.rbac.listClusterRoleBinding(), { kind: 'ClusterRoleBindingList' })),
     ]);
     const grants = (b: V1RoleBinding | V1ClusterRoleBinding, bindingNamespace?: string) =>
       (b.subjects ?? []).some((s) => grantsTo(s, namespace, name, bindingNamespace));
@@ -194,12 +214,17 @@ export class EvidenceCapture {
         kind: ref.kind,
         name: ref.name,
         ...(ns === undefined || ref.kind === 'ClusterRole' ? {} : { namespace: ns }),
-        object: await orUnavailable(`get ${ref.kind === 'Role' ? 'roles' : 'clusterroles'} ${ref.name}`, () =>
-          ref.kind === 'Role' ? this.rbac.readNamespacedRole({ name: ref.name, namespace: ns! }) : this.rbac.readClusterRole({ name: ref.name }),
+        object: await orUnavailable(`get ${ref.kind === 'Role' ? 'roles' : 'clusterroles'} ${ref.name}`, async () =>
+          ref.kind === 'Role'
+            ? expectObject(await this.rbac.readNamespacedRole({ name: ref.name, namespace: ns! }), { kind: 'Role', name: ref.name, namespace: ns! })
+            : expectObject(await this.rbac.readClusterRole({ name: ref.name }), { kind: 'ClusterRole', name: ref.name }),
         ),
       })),
     );
-    const arn = 'unavailable' in account ? undefined : account.metadata?.annotations?.[irsaAnnotation];
+    const annotated = 'unavailable' in account ? undefined : account.metadata?.annotations?.[irsaAnnotation];
+    // Anyone who may edit the service account writes this annotation: an invalid ARN is recorded, never offered as a role.
+    const arnProblem = annotated === undefined ? undefined : iamPrincipalProblem('role', annotated);
+    const arn = arnProblem === undefined ? annotated : undefined;
     return {
       evidence: {
         serviceAccount: account,
@@ -207,6 +232,7 @@ export class EvidenceCapture {
         clusterRoleBindings: 'unavailable' in clusterRoleBindings ? clusterRoleBindings : crbs,
         roles,
         ...(arn === undefined ? {} : { awsRoleArn: arn }),
+        ...(arnProblem === undefined ? {} : { awsRoleArnProblem: `${irsaAnnotation}: ${arnProblem}` }),
       },
       ...(arn === undefined ? {} : { awsRoleArn: arn }),
     };

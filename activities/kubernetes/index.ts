@@ -1,6 +1,7 @@
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EvidenceStore } from '../evidence/index.ts';
+import { named } from './checks.ts';
 import { Containment } from './containment.ts';
 import { kubeFailure } from './errors.ts';
 import { EvidenceCapture, type CaptureInput, type CaptureResult } from './evidence.ts';
@@ -34,17 +35,17 @@ export function createKubernetesActivities(deps: KubernetesDeps) {
     clients ??= { capture: new EvidenceCapture(deps.kube.config, deps.kube.core, deps.evidence), contain: new Containment(deps.kube.config, deps.kube.core) };
     return clients;
   };
-  // Arrow functions: Temporal calls activities detached from this object.
+  // Arrow functions: Temporal calls activities detached from this object. Each input's names are checked first (`named`).
   return {
     /** Seals the pod, its owners, node, service account and bindings, NetworkPolicies, events and logs; returns references only. */
-    captureContainerEscapeEvidence: async (input: CaptureInput): Promise<CaptureResult> => kube().capture.capture(input),
-    quarantinePod: async (ref: PodRef): Promise<KubeActionResult> => kube().contain.quarantine(ref),
-    releasePod: async (ref: PodRef): Promise<string> => kube().contain.release(ref),
-    detachPodFromRotation: async (ref: PodRef) => kube().contain.detach(ref),
-    restorePodLabels: async (ref: PodRef & { labels: Record<string, string> }): Promise<string> => kube().contain.restoreLabels(ref),
-    cordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<KubeActionResult> => kube().contain.cordon(input),
-    uncordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<string> => kube().contain.uncordon(input),
-    deletePod: async (ref: PodRef & { uid: string }): Promise<KubeActionResult> => kube().contain.removePod(ref),
+    captureContainerEscapeEvidence: async (input: CaptureInput): Promise<CaptureResult> => kube().capture.capture(named(input)),
+    quarantinePod: async (ref: PodRef): Promise<KubeActionResult> => kube().contain.quarantine(named(ref)),
+    releasePod: async (ref: PodRef): Promise<string> => kube().contain.release(named(ref)),
+    detachPodFromRotation: async (ref: PodRef) => kube().contain.detach(named(ref)),
+    restorePodLabels: async (ref: PodRef & { labels: Record<string, string> }): Promise<string> => kube().contain.restoreLabels(named(ref)),
+    cordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<KubeActionResult> => kube().contain.cordon(named(input)),
+    uncordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<string> => kube().contain.uncordon(named(input)),
+    deletePod: async (ref: PodRef & { uid: string }): Promise<KubeActionResult> => kube().contain.removePod(named(ref)),
   };
 }
 

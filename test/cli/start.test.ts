@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { incidentIdFor } from '../../src/incidents.ts';
+import { correlationKeyForTargets, incidentIdFor } from '../../src/incidents.ts';
 import { loadRunbooks, type RunbookPolicy, type WorkflowCatalog } from '../../src/runbooks/index.ts';
 import { parseTarget, prepareStart, StartError, startIncident, targetKinds, type PrepareStartOptions } from '../../src/start.ts';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -93,6 +93,40 @@ describe('preparing a start from the CLI', () => {
     expect(() => parseTarget('demo-ci-deployer')).toThrow(/expected kind:id.*kinds: pod, node/);
     expect(() => parseTarget('user:demo-ci-deployer')).toThrow(`unknown kind "user"; expected one of ${targetKinds.join(', ')}`);
     expect(() => parseTarget('pod:')).toThrow('expected a non-empty target id');
+  });
+
+  it.each([
+    ['pod:demo-shop/..', 'pod name ".." is not a valid Kubernetes name', 'RFC 1123 subdomain'],
+    ['pod:demo-shop/.', 'pod name "." is not a valid Kubernetes name', 'RFC 1123 subdomain'],
+    ['pod:../../x', 'pod "../../x": expected namespace/pod', 'namespace/pod'],
+    ['pod:demo-shop/a/../b', 'pod "demo-shop/a/../b": expected namespace/pod', 'namespace/pod'],
+    ['pod:Demo-Shop/web-1', 'namespace "Demo-Shop" is not a valid Kubernetes name', 'RFC 1123 label'],
+    ['node:..', 'node name ".." is not a valid Kubernetes name', 'RFC 1123 subdomain'],
+    ['iam-user:alice/../bob', 'user name "alice/../bob" is not valid', "IAM's rule for user names"],
+    ['access-key:AKIA1234', 'access key id "AKIA1234" is not valid', 'AKIA… or ASIA…'],
+  ])('refuses the target %s up front, in one line naming the rule it breaks', (text, what, rule) => {
+    const message = startErrorOf(() => parseTarget(text)).message;
+    expect(message).toContain(`--target ${JSON.stringify(text)}: ${what}`);
+    expect(message).toContain(rule);
+    expect(message.split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a start request whose target or its node or container attribute breaks its naming rule, naming the field', () => {
+    const text = JSON.stringify({
+      targets: [
+        { kind: 'pod', id: 'demo-shop/..' },
+        { kind: 'pod', id: 'demo-shop/web-1', attributes: { node: '..', container: 'web' } },
+      ],
+    });
+    const lines = startErrorOf(() => prepare({ targets: undefined, inputFile: { name: 'request.json', text } })).message.split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(/^request\.json: targets\[0\]\.id: pod name "\.\." is not a valid Kubernetes name: .*\(RFC 1123 subdomain\)$/),
+      expect.stringMatching(/^request\.json: targets\[1\]\.attributes\.node: node name "\.\." is not a valid Kubernetes name: .*\(RFC 1123 subdomain\)$/),
+    ]);
+  });
+
+  it('refuses targets given programmatically (as Slack and tests pass them) by the same rules', () => {
+    expect(startErrorOf(() => prepare({ targets: [{ kind: 'pod', id: 'demo-shop/..' }] })).message).toMatch(/^targets: targets\[0\]\.id: pod name "\.\."/);
   });
 
   it('takes a bare access key id, long-term or temporary, as an access-key target', () => {
@@ -217,6 +251,41 @@ describe('starting an incident on the dev server', () => {
   });
 });
 
+/**
+ * A policy, every step ungated, for a workflow the real catalog registers, and
+ * the environment to start it with; no worker serves the task queue, so
+ * nothing runs: tests read what was started from history.
+ */
+async function registeredRunbook() {
+  const [registered] = Object.entries(workflowCatalog).sort(([a], [b]) => (a < b ? -1 : 1));
+  expect(registered, 'the catalog registers at least one runbook workflow').toBeDefined();
+  const [workflow, { steps }] = registered!;
+  const dir = path.join(scratch, 'registered');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir);
+  await writeFile(
+    path.join(dir, 'cli-start.yaml'),
+    JSON.stringify({
+      id: 'cli-start',
+      version: 1,
+      title: 'CLI start',
+      summary: 'A policy for the start command test.',
+      workflow,
+      steps: steps.map((id) => ({ id, description: `step ${id}`, gate: 'none' })),
+      rollback: { gate: 'none' },
+    }),
+  );
+  const info = sandbox();
+  const env = {
+    FIREBREAK_OPERATOR: 'alice',
+    FIREBREAK_RUNBOOKS_DIR: dir,
+    TEMPORAL_ADDRESS: info.temporalAddress,
+    TEMPORAL_NAMESPACE: info.temporalNamespace,
+    FIREBREAK_TASK_QUEUE: uniqueName('no-worker'),
+  };
+  return { workflow, env };
+}
+
 describe('the firebreak start command', () => {
   const operator = { FIREBREAK_OPERATOR: 'alice' };
 
@@ -251,14 +320,14 @@ describe('the firebreak start command', () => {
 
   it('exits 1 when the runbooks directory does not exist', async () => {
     const missing = path.join(scratch, 'nowhere');
-    const r = await runFirebreak(['start', 'start-test', '--target', 'pod:x'], { ...operator, FIREBREAK_RUNBOOKS_DIR: missing });
+    const r = await runFirebreak(['start', 'start-test', '--target', 'pod:demo-shop/web-1'], { ...operator, FIREBREAK_RUNBOOKS_DIR: missing });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`the runbooks directory ${missing} does not exist; set FIREBREAK_RUNBOOKS_DIR`);
   });
 
   it('exits 1 for a runbook whose policy is invalid for this build, pointing at runbooks validate', async () => {
     // The CLI's real catalog does not register engineTestWorkflow, so both fixture policies are skipped.
-    const r = await runFirebreak(['start', 'start-test', '--target', 'pod:x'], {
+    const r = await runFirebreak(['start', 'start-test', '--target', 'pod:demo-shop/web-1'], {
       ...operator,
       FIREBREAK_RUNBOOKS_DIR: shownFixtures,
       FIREBREAK_APPROVER_GROUPS: JSON.stringify(groups),
@@ -300,40 +369,30 @@ describe('the firebreak start command', () => {
     expect(r.stderr).toBe(
       `firebreak: --target "user:demo-ci-deployer": unknown kind "user"; expected one of ${targetKinds.join(', ')} (e.g. --target pod:demo-shop/storefront-7d9c6b5f8-x7k2p)\n`,
     );
-    const mode = await runFirebreak(['start', 'start-test', '--target', 'pod:x', '--mode', 'wet-run'], operator);
+    const mode = await runFirebreak(['start', 'start-test', '--target', 'pod:demo-shop/web-1', '--mode', 'wet-run'], operator);
     expect(mode.code).toBe(1);
     expect(mode.stderr).toContain("argument 'wet-run' is invalid. Allowed choices are live, dry-run.");
   });
 
+  it('exits 1 with one line naming the rule for a target that breaks it, and opens no incident', async () => {
+    const { env } = await registeredRunbook();
+    for (const [target, id] of [
+      ['pod:../../x', '../../x'],
+      ['pod:demo-shop/..', 'demo-shop/..'],
+    ] as const) {
+      const r = await runFirebreak(['start', 'cli-start', '--target', target], env);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.startsWith(`firebreak: --target "${target}": `), r.stderr).toBe(true);
+      expect(r.stderr).toMatch(/expected namespace\/pod|RFC 1123 subdomain/);
+      const incidentId = incidentIdFor('cli-start', correlationKeyForTargets([{ kind: 'pod', id }])!);
+      await expect(client.workflow.getHandle(incidentId).describe(), `no incident was opened for ${target}`).rejects.toThrow(/not found/i);
+    }
+  });
+
   it('starts a registered runbook as FIREBREAK_OPERATOR, prints the incident id, and joins it when started again', async () => {
-    // A policy, every step ungated, for a workflow the real catalog registers; the start needs no
-    // worker (the task queue has none), so nothing runs: the test reads the input from history.
-    const [registered] = Object.entries(workflowCatalog).sort(([a], [b]) => (a < b ? -1 : 1));
-    expect(registered, 'the catalog registers at least one runbook workflow').toBeDefined();
-    const [workflow, { steps }] = registered!;
-    const dir = path.join(scratch, 'registered');
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir);
-    await writeFile(
-      path.join(dir, 'cli-start.yaml'),
-      JSON.stringify({
-        id: 'cli-start',
-        version: 1,
-        title: 'CLI start',
-        summary: 'A policy for the start command test.',
-        workflow,
-        steps: steps.map((id) => ({ id, description: `step ${id}`, gate: 'none' })),
-        rollback: { gate: 'none' },
-      }),
-    );
-    const info = sandbox();
-    const env = {
-      ...operator,
-      FIREBREAK_RUNBOOKS_DIR: dir,
-      TEMPORAL_ADDRESS: info.temporalAddress,
-      TEMPORAL_NAMESPACE: info.temporalNamespace,
-      FIREBREAK_TASK_QUEUE: uniqueName('no-worker'),
-    };
+    const { workflow, env } = await registeredRunbook();
     const pod = `pod:demo-shop/${uniqueName('storefront')}`;
     const first = await runFirebreak(['start', 'cli-start', '--target', pod, '--target', 'node:sandbox-node-1', '--mode', 'dry-run', '--json'], env);
     expect(first.stderr).toBe('');

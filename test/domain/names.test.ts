@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { iamPrincipalProblem, parseIamArn, podRefProblem, targetIdProblem } from '../../domain/names.ts';
+import {
+  awsAccountIdProblem,
+  iamNameProblem,
+  iamPrincipalProblem,
+  parseIamArn,
+  podRefProblem,
+  policyArnProblem,
+  quoteName,
+  targetIdProblem,
+  targetProblem,
+} from '../../domain/names.ts';
 
 describe('Kubernetes names', () => {
   it.each(['demo-shop/storefront-7d9c6b5f8-x7k2p', 'kube-system/coredns.v1-abc'])('accepts the pod %s', (ref) => {
@@ -48,5 +58,67 @@ describe('AWS identifiers', () => {
     ['user', 'x'.repeat(65), '1–64'],
   ] as const)('refuses the %s %s', (kind, value, why) => {
     expect(iamPrincipalProblem(kind, value)).toContain(why);
+  });
+});
+
+describe('IAM names, policy ARNs and account ids', () => {
+  it.each([
+    ['user', 'demo-ci-deployer'],
+    ['role', 'svc+backup=sync,eu.x@y_z'],
+    ['group', 'g'.repeat(128)],
+    ['policy', 'AWSRevokeOlderSessions'],
+  ] as const)('accepts the %s name %s', (kind, value) => {
+    expect(iamNameProblem(kind, value)).toBeUndefined();
+  });
+
+  it.each([
+    ['user', '', '1–64'],
+    ['user', 'alice/../bob', "IAM's rule for user names"],
+    ['role', 'r'.repeat(65), '1–64'],
+    ['group', 'g'.repeat(129), '1–128'],
+    ['policy', 'has space', "IAM's rule for policy names"],
+  ] as const)('refuses the %s name %j', (kind, value, why) => {
+    expect(iamNameProblem(kind, value)).toContain(why);
+  });
+
+  it.each(['arn:aws:iam::aws:policy/AdministratorAccess', 'arn:aws:iam::123456789012:policy/team/allow-all', 'arn:aws-us-gov:iam::123456789012:policy/p'])(
+    'accepts the policy ARN %s',
+    (arn) => {
+      expect(policyArnProblem(arn)).toBeUndefined();
+    },
+  );
+
+  it.each(['AdministratorAccess', 'arn:aws:iam::123:policy/p', 'arn:aws:iam::123456789012:role/p', 'arn:aws:iam::aws:policy/'])('refuses the policy ARN %s', (arn) => {
+    expect(policyArnProblem(arn)).toContain('expected arn:aws:iam::');
+  });
+
+  it('accepts a 12-digit account id and refuses anything else', () => {
+    expect(awsAccountIdProblem('123456789012')).toBeUndefined();
+    for (const bad of ['12345678901', '1234567890123', '12345678901a', '']) expect(awsAccountIdProblem(bad)).toContain('expected 12 digits');
+  });
+});
+
+describe('targets', () => {
+  it('accepts a pod with its node, container and cluster attributes (the control)', () => {
+    expect(targetProblem({ kind: 'pod', id: 'demo-shop/web-1', attributes: { node: 'ip-10-0-0-1.eu-west-1.compute.internal', container: 'web', cluster: 'Prod EU' } })).toBeUndefined();
+  });
+
+  it.each([
+    [{ kind: 'pod', id: 'demo-shop/..' }, 'pod name ".."'],
+    [{ kind: 'pod', id: 'demo-shop/web-1', attributes: { node: '..' } }, 'attribute node: node name ".."'],
+    [{ kind: 'pod', id: 'demo-shop/web-1', attributes: { container: 'web/../x' } }, 'attribute container: container name'],
+    [{ kind: 'iam-user', id: 'alice', attributes: { account: 'x' } }, 'attribute account: AWS account id "x"'],
+    [{ kind: 'role', id: 'arn:aws:iam::123456789012:user/alice' }, 'names a user, not a role'],
+  ])('refuses %j, naming the rule', (target, why) => {
+    expect(targetProblem(target)).toContain(why);
+  });
+
+  it('leaves kinds without a naming rule of their own to the runbook that reads them', () => {
+    expect(targetProblem({ kind: 'image', id: 'ghcr.io/acme/web@sha256:abc' })).toBeUndefined();
+  });
+
+  it('quotes a name with control characters escaped and a long one cut', () => {
+    expect(quoteName('a\u001b[31mb')).toBe('"a\\u001b[31mb"');
+    expect(quoteName('x'.repeat(100))).toBe(`"${'x'.repeat(80)}…"`);
   });
 });

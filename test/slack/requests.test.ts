@@ -108,6 +108,18 @@ describe('requests to the Slack app', () => {
       expect(h.stub.callsOf('conversations.create')).toHaveLength(creates);
     });
 
+    it('shows a target that breaks its naming rule its error inline in the modal, naming the rule, and starts nothing', async () => {
+      const creates = h.stub.callsOf('conversations.create').length;
+      const r = await submit('U0ALICE', { runbook: 'engine-test', targets: 'pod:shop/..\npod:../../x', severity: 'high', summary: 'shell in web' });
+      expect(r.status).toBe(200);
+      const answer = JSON.parse(r.body) as { response_action: string; errors: Record<string, string> };
+      expect(answer).toEqual({ response_action: 'errors', errors: { targets: expect.any(String) } });
+      expect(answer.errors['targets']).toMatch(/^Line 1: "pod:shop\/\.\.": pod name "\.\." is not a valid Kubernetes name: .*\(RFC 1123 subdomain\) Line 2: "pod:\.\.\/\.\.\/x": pod "\.\.\/\.\.\/x": expected namespace\/pod/);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(h.stub.callsOf('conversations.create')).toHaveLength(creates);
+      await expect(h.client.workflow.getHandle(incidentIdFor('engine-test', '-:shop:..')).describe()).rejects.toThrow(/not found/i);
+    });
+
     it('starts the incident with the Slack user as requester, creates its channel, invites requester and responders, and pins a summary', async () => {
       const pod = uniqueName('web');
       const r = await submit('U0ALICE', { runbook: 'engine-test', targets: `pod:shop/${pod}`, severity: 'critical', summary: 'Reverse shell from <web> pod' });
