@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { workflowCatalog } from '../workflows/catalog.ts';
 import { alertSignal } from '../workflows/engine/messages.ts';
 import type { IncidentInput, Mode, Target } from '../workflows/engine/types.ts';
 import type { RunbookPolicy } from './runbooks/schema.ts';
@@ -56,15 +57,19 @@ export function incidentIdFor(runbookId: string, correlationKey: string, mode: M
 }
 
 /**
- * Policies a runbook's workflow needs for the child incidents it may start:
- * the container-escape runbook offers the credential-compromise runbook for a
- * pod's IRSA role, and the child needs its own policy in its input. Adds it
- * when one of the loaded policies runs that workflow.
+ * Adds the policies of the child runbooks the input's workflow may start (its
+ * catalog entry's `children`), from the loaded policies, keyed by workflow
+ * name: a child incident needs its own policy in its input.
  */
-export function withChildPolicies<I extends { policy: RunbookPolicy }>(input: I, policies: readonly RunbookPolicy[]): I & { credentialCompromisePolicy?: RunbookPolicy } {
-  if (input.policy.workflow !== 'containerEscape') return input;
-  const child = policies.find((p) => p.workflow === 'credentialCompromise');
-  return child === undefined ? input : { ...input, credentialCompromisePolicy: child };
+export function withChildPolicies<I extends { policy: RunbookPolicy }>(input: I, policies: readonly RunbookPolicy[]): I & Pick<IncidentInput, 'childPolicies'> {
+  const children = Object.hasOwn(workflowCatalog, input.policy.workflow) ? workflowCatalog[input.policy.workflow]!.children : [];
+  const childPolicies = Object.fromEntries(
+    children.flatMap((workflow) => {
+      const child = policies.find((p) => p.workflow === workflow);
+      return child === undefined ? [] : [[workflow, child] as const];
+    }),
+  );
+  return Object.keys(childPolicies).length === 0 ? input : { ...input, childPolicies };
 }
 
 export interface OpenIncident {

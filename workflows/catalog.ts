@@ -1,39 +1,54 @@
 /**
- * The step ids of every runbook workflow, by workflow name. The runbook loader
- * checks each policy in runbooks/ against this: its `workflow` must be listed
- * here, and it must give exactly one entry (with its gate) per step, so no
- * step runs under an implicit gate.
+ * Every runbook workflow, by workflow name: its step ids (the runbook loader
+ * checks each policy in runbooks/ against them: its `workflow` must be listed
+ * here, with exactly one entry per step, so no step runs under an implicit
+ * gate) and the child runbooks it may start. A runbook workflow opens its
+ * incident with its entry (`Incident.open(input, runbook)`), which types its
+ * step ids: a step id it does not declare is a compile error.
  *
- * Each runbook workflow registers its step ids here when it is added, and
- * uses the same ids when it asks for a step's gate.
- *
- * Workflow code imports nothing but types from src/, so the type is inline
- * (it is the same shape as `WorkflowCatalog` in src/runbooks/loader.ts).
+ * Workflow code imports nothing but types from src/, so the shape is here.
  */
-/** The step ids of the container-escape runbook, as its policy (runbooks/container-escape.yaml) gates them. */
-export const containerEscapeSteps = [
-  'collect-evidence',
-  'isolate-pod',
-  'detach-from-rotation',
-  'cordon-node',
-  'offer-credential-compromise',
-  'delete-pod',
-] as const;
+export interface RunbookDefinition<S extends string = string> {
+  /** The workflow function's name, as the worker registers it. */
+  workflow: string;
+  steps: readonly S[];
+  /**
+   * Workflows of the child runbooks this runbook may start. Starters (CLI,
+   * intake, Slack) pass the policies of those they have loaded in the input's
+   * `childPolicies`, keyed by workflow name; without one, the offer is
+   * recorded and skipped.
+   */
+  children: readonly string[];
+}
 
-/** The step ids of the credential-compromise runbook, as its policy (runbooks/credential-compromise.yaml) gates them. */
-export const credentialCompromiseSteps = [
-  'triage',
-  'collect-evidence',
-  'deactivate-access-key',
-  'revoke-user-sessions',
-  'revoke-role-sessions',
-  'delete-login-profile',
-  'eradicate-access-keys',
-  'eradicate-principals',
-  'restore-policies',
-] as const;
+/** Evidence, isolate the pod, cordon its node, offer credential compromise for its IRSA role, delete (two-person). */
+export const containerEscapeRunbook = {
+  workflow: 'containerEscape',
+  steps: ['collect-evidence', 'isolate-pod', 'detach-from-rotation', 'cordon-node', 'offer-credential-compromise', 'delete-pod'],
+  children: ['credentialCompromise'],
+} as const satisfies RunbookDefinition;
 
-export const workflowCatalog: Record<string, { steps: readonly string[] }> = {
-  containerEscape: { steps: containerEscapeSteps },
-  credentialCompromise: { steps: credentialCompromiseSteps },
-};
+/** Triage, evidence, deactivate the key, revoke sessions, delete the console password, undo what the attacker did. */
+export const credentialCompromiseRunbook = {
+  workflow: 'credentialCompromise',
+  steps: [
+    'triage',
+    'collect-evidence',
+    'deactivate-access-key',
+    'revoke-user-sessions',
+    'revoke-role-sessions',
+    'delete-login-profile',
+    'eradicate-access-keys',
+    'eradicate-principals',
+    'restore-policies',
+  ],
+  children: [],
+} as const satisfies RunbookDefinition;
+
+/** The step ids of each runbook, as its policy (runbooks/<id>.yaml) gates them. */
+export const containerEscapeSteps = containerEscapeRunbook.steps;
+export const credentialCompromiseSteps = credentialCompromiseRunbook.steps;
+
+export const workflowCatalog: Record<string, RunbookDefinition> = Object.fromEntries(
+  [containerEscapeRunbook, credentialCompromiseRunbook].map((r) => [r.workflow, r]),
+);

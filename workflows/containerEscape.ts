@@ -2,89 +2,59 @@
 // deny-all NetworkPolicy, out of rotation), cordon its node, offer the
 // credential-compromise runbook for its cloud identity, delete only behind a
 // two-person gate, and roll everything back on request.
-import { ApplicationFailure, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { PodFacts, PodRef } from '../activities/kubernetes/index.ts';
-import type { RunbookPolicy } from '../src/runbooks/schema.ts';
-import { containerEscapeSteps, workflowCatalog } from './catalog.ts';
-import { Incident, noticeActivityOptions } from './engine/incident.ts';
+import type { PodRef } from '../activities/kubernetes/index.ts';
+import { containerEscapeRunbook, credentialCompromiseRunbook } from './catalog.ts';
+import { Incident } from './engine/incident.ts';
 import type { IncidentStatus } from './engine/messages.ts';
-import { describeFailure } from './engine/saga.ts';
-import { refuseInvalidTargets } from './engine/targets.ts';
+import { refuseTargets } from './engine/targets.ts';
 import type { IncidentInput } from './engine/types.ts';
-
-type Step = (typeof containerEscapeSteps)[number];
-
-/** The workflow that the credential-compromise runbook registers (offered as a child for IRSA roles). */
-export const credentialCompromiseWorkflow = 'credentialCompromise';
-
-export interface ContainerEscapeInput extends IncidentInput {
-  /**
-   * The credential-compromise policy, when the starter has one: the child
-   * workflow needs its own policy in its input. Without it (or without the
-   * workflow registered) the offer is recorded and skipped.
-   */
-  credentialCompromisePolicy?: RunbookPolicy;
-}
 
 const k8s = proxyActivities<Activities>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 });
-const { notify } = proxyActivities<Activities>(noticeActivityOptions);
 
 /** The pod the incident is about: the first `pod` target, `<namespace>/<pod>`. */
 function podTarget(input: IncidentInput): { namespace: string; pod: string; container?: string; node?: string } {
   const target = input.targets.find((t) => t.kind === 'pod');
   const [namespace, pod, ...rest] = (target?.id ?? '').split('/');
   if (target === undefined || namespace === undefined || pod === undefined || namespace === '' || pod === '' || rest.length > 0) {
-    throw ApplicationFailure.create({
-      type: 'InvalidTarget',
-      nonRetryable: true,
-      message: `The container-escape runbook needs a pod target "<namespace>/<pod>" (e.g. --target pod:demo-shop/storefront-7d9c6b5f8-x7k2p); got ${
+    refuseTargets(
+      `The container-escape runbook needs a pod target "<namespace>/<pod>" (e.g. --target pod:demo-shop/storefront-7d9c6b5f8-x7k2p); got ${
         target === undefined ? 'none' : JSON.stringify(target.id)
       }.`,
-    });
+      { expected: 'pod:<namespace>/<pod>', ...(target === undefined ? {} : { got: target.id }) },
+    );
   }
   const container = target.attributes?.['container'];
   const node = target.attributes?.['node'];
   return { namespace, pod, ...(container ? { container } : {}), ...(node ? { node } : {}) };
 }
 
-export async function containerEscape(input: ContainerEscapeInput): Promise<IncidentStatus> {
-  refuseInvalidTargets(input);
+export async function containerEscape(input: IncidentInput): Promise<IncidentStatus> {
   const target = podTarget(input);
-  const incident = new Incident(input, { workflowSteps: containerEscapeSteps, notify: (n) => notify(n) });
-  incident.install();
+  const incident = Incident.open(input, containerEscapeRunbook);
   const { incidentId, mode } = input;
   const ref: PodRef = { incidentId, namespace: target.namespace, pod: target.pod, mode };
   const podName = `pod:${target.namespace}/${target.pod}`;
-
-  const skip = (step: Step, action: string, why: string) => incident.skip(step, action, why);
+  const skip = incident.skip.bind(incident);
 
   // 1. Evidence first: nothing below changes anything before this is sealed.
-  let facts: PodFacts | undefined;
-  await incident.gated('collect-evidence', async () => {
-    try {
-      const captured = await k8s.captureContainerEscapeEvidence({
+  const captured = await incident.capture('collect-evidence', {
+    action: 'capture evidence',
+    target: podName,
+    run: () =>
+      k8s.captureContainerEscapeEvidence({
         incidentId,
         namespace: target.namespace,
         pod: target.pod,
         ...(target.container === undefined ? {} : { container: target.container }),
-      });
-      for (const item of captured.refs) incident.recordEvidence(item, 'collect-evidence');
-      facts = captured.pod;
-    } catch (e) {
-      incident.gates.state('collect-evidence').status = 'failed';
-      incident.timeline.append('action.failed', { action: 'capture evidence', target: podName, ...describeFailure(e) }, { step: 'collect-evidence' });
-    }
+      }),
   });
-  if (facts === undefined) {
-    for (const step of containerEscapeSteps.slice(1)) skip(step, step, 'no evidence could be captured, so nothing is changed');
-    await incident.holdOpen();
-    return incident.status();
-  }
-  const pod = facts;
+  if (captured === undefined) return incident.finish();
+  const pod = captured.pod;
   let podGone = false;
   const watchGone = async <R extends { podGone?: boolean }>(p: Promise<R>): Promise<R> => {
     const r = await p;
@@ -138,38 +108,13 @@ export async function containerEscape(input: ContainerEscapeInput): Promise<Inci
   const account = `${target.namespace}/${pod.serviceAccount}`;
   if (role === undefined) {
     skip('offer-credential-compromise', 'offer credential-compromise runbook', `service account ${account} maps to no AWS role (no IRSA annotation)`);
-  } else if (!Object.hasOwn(workflowCatalog, credentialCompromiseWorkflow) || input.credentialCompromisePolicy === undefined) {
-    skip(
-      'offer-credential-compromise',
-      `offer credential-compromise runbook on role ${role}`,
-      `service account ${account} maps to AWS role ${role} (IRSA), whose credentials the escaped container could read; ${
-        Object.hasOwn(workflowCatalog, credentialCompromiseWorkflow)
-          ? 'the starter passed no credential-compromise policy'
-          : `this version of Firebreak registers no ${credentialCompromiseWorkflow} workflow`
-      }, so start the credential-compromise runbook on that role by hand`,
-    );
   } else {
-    const policy = input.credentialCompromisePolicy;
-    await incident.gated('offer-credential-compromise', async () => {
-      await incident.act('offer-credential-compromise', {
-        action: 'start credential-compromise runbook',
-        target: `role:${role}`,
-        run: async () => {
-          // No '/' in incident ids: the evidence store keys incidents by them.
-          const childId = `${incidentId}.credential-compromise`;
-          const childInput: IncidentInput = {
-            incidentId: childId,
-            policy,
-            groups: input.groups,
-            requester: input.requester,
-            mode,
-            trigger: { ...input.trigger, summary: `IRSA role of ${podName} after a container escape: ${input.trigger.summary}` },
-            targets: [{ kind: 'role', id: role }],
-          };
-          await startChild(credentialCompromiseWorkflow, { workflowId: childId, args: [childInput], parentClosePolicy: ParentClosePolicy.ABANDON });
-          return { outcome: 'changed', detail: `started incident ${childId} (${credentialCompromiseWorkflow}) on role ${role}` };
-        },
-      });
+    await incident.offerChild('offer-credential-compromise', {
+      workflow: credentialCompromiseRunbook.workflow,
+      runbook: 'credential-compromise',
+      targets: [{ kind: 'role', id: role }],
+      why: `service account ${account} maps to AWS role ${role} (IRSA), whose credentials the escaped container could read`,
+      summary: `IRSA role of ${podName} after a container escape: ${input.trigger.summary}`,
     });
   }
 
@@ -186,6 +131,5 @@ export async function containerEscape(input: ContainerEscapeInput): Promise<Inci
   }
 
   // 6. Rollback (saga, newest first) until the incident is closed.
-  await incident.holdOpen();
-  return incident.status();
+  return incident.finish();
 }

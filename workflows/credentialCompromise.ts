@@ -5,18 +5,15 @@
 // with two approvals, offer to undo what the attacker created or changed, and
 // roll back on request — refusing to lift a revocation while sessions issued
 // before it may still be valid.
-import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { AttackerChange, AwsActionResult, CredentialEvidenceFacts, CredentialFacts, PolicyHolder, Principal } from '../activities/aws/index.ts';
-import { credentialCompromiseSteps } from './catalog.ts';
+import { credentialCompromiseRunbook } from './catalog.ts';
 import { workflowNowIso } from './engine/clock.ts';
 import { Incident } from './engine/incident.ts';
 import type { IncidentStatus } from './engine/messages.ts';
-import { describeFailure } from './engine/saga.ts';
-import { refuseInvalidTargets } from './engine/targets.ts';
+import { refuseTargets } from './engine/targets.ts';
 import type { IncidentInput } from './engine/types.ts';
-
-type Step = (typeof credentialCompromiseSteps)[number];
 
 const reads = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
@@ -27,67 +24,47 @@ const writes = proxyActivities<Activities>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
-const { notify } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
 
 function checkTargets(input: IncidentInput): void {
   if (!input.targets.some((t) => t.kind === 'access-key' || t.kind === 'iam-user' || t.kind === 'role')) {
-    throw ApplicationFailure.create({
-      type: 'InvalidTarget',
-      nonRetryable: true,
-      message: `The credential-compromise runbook needs an access key, IAM user or role target (e.g. --target AKIAIOSFODNN7EXAMPLE, --target iam-user:deployer, --target role:arn:aws:iam::123456789012:role/app); got ${
+    refuseTargets(
+      `The credential-compromise runbook needs an access key, IAM user or role target (e.g. --target AKIAIOSFODNN7EXAMPLE, --target iam-user:deployer, --target role:arn:aws:iam::123456789012:role/app); got ${
         input.targets.map((t) => `${t.kind}:${t.id}`).join(', ') || 'none'
       }.`,
-    });
+      { expected: ['access-key', 'iam-user', 'role'], got: input.targets.map((t) => t.kind) },
+    );
   }
 }
 
 const holderName = (h: PolicyHolder) => `${h.kind}:${h.name}`;
 
 export async function credentialCompromise(input: IncidentInput): Promise<IncidentStatus> {
-  refuseInvalidTargets(input);
   checkTargets(input);
-  const incident = new Incident(input, { workflowSteps: credentialCompromiseSteps, notify: (n) => notify(n) });
-  incident.install();
+  const incident = Incident.open(input, credentialCompromiseRunbook);
   const { incidentId, mode } = input;
-  const skip = (step: Step, action: string, why: string) => incident.skip(step, action, why);
-  const note = (step: Step, action: string, why: string) => incident.timeline.append('action.skipped', { action, why }, { step });
-  const fail = (step: Step, action: string, target: string, e: unknown) => {
-    incident.gates.state(step).status = 'failed';
-    incident.timeline.append('action.failed', { action, target, ...describeFailure(e) }, { step });
-  };
+  const skip = incident.skip.bind(incident);
   const targetName = input.targets.map((t) => `${t.kind}:${t.id}`).join(', ');
 
   // 1. Triage (read-only): who is behind the key or session.
-  let facts: CredentialFacts | undefined;
-  await incident.gated('triage', async () => {
-    try {
-      facts = await reads.triageCredential({ incidentId, targets: input.targets });
-    } catch (e) {
-      fail('triage', 'resolve the principal', targetName, e);
-    }
+  const facts = await incident.read('triage', {
+    action: 'resolve the principal',
+    target: targetName,
+    run: () => reads.triageCredential({ incidentId, targets: input.targets }),
   });
+  if (facts === undefined) {
+    skip('collect-evidence', 'capture evidence', 'triage failed: the principal is unknown');
+    incident.stopAfter('collect-evidence', 'no evidence could be captured, so nothing is changed');
+    return incident.finish();
+  }
   // 2. Evidence first: nothing below changes anything before this is sealed.
-  let evidence: CredentialEvidenceFacts | undefined;
-  if (facts === undefined) skip('collect-evidence', 'capture evidence', 'triage failed: the principal is unknown');
-  else {
-    const f = facts;
-    await incident.gated('collect-evidence', async () => {
-      try {
-        const captured = await reads.captureCredentialEvidence({ incidentId, facts: f, windowEnd: workflowNowIso() });
-        for (const item of captured.refs) incident.recordEvidence(item, 'collect-evidence');
-        evidence = captured.facts;
-      } catch (e) {
-        fail('collect-evidence', 'capture evidence', targetName, e);
-      }
-    });
-  }
-  if (facts === undefined || evidence === undefined) {
-    for (const step of credentialCompromiseSteps.slice(2)) skip(step, step, 'no evidence could be captured, so nothing is changed');
-    await incident.holdOpen();
-    return incident.status();
-  }
+  const captured = await incident.capture('collect-evidence', {
+    action: 'capture evidence',
+    target: targetName,
+    run: () => reads.captureCredentialEvidence({ incidentId, facts, windowEnd: workflowNowIso() }),
+  });
+  if (captured === undefined) return incident.finish();
   const f: CredentialFacts = facts;
-  const ev: CredentialEvidenceFacts = evidence;
+  const ev: CredentialEvidenceFacts = captured.facts;
   const principal: Principal | undefined = f.principal;
   const missing = f.notFound.length === 0 ? '' : ` (not found: ${f.notFound.join('; ')})`;
 
@@ -115,38 +92,16 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
     await incident.gated(step, async () => {
       const revokeInput = { incidentId, principal: p, notBefore: workflowNowIso(), mode, ...(ev.revokePolicy === undefined ? {} : { priorDocument: ev.revokePolicy }) };
       const target = `${p.kind === 'user' ? 'iam-user' : 'role'}:${p.name}`;
-      const undo = { step, action: 'remove the session revocation', target, run: () => refusable(undo, () => writes.restoreRevokePolicy(revokeInput)) };
       await incident.act(step, {
         action: `revoke sessions issued before ${revokeInput.notBefore}`,
         target,
         run: () => writes.revokeOlderSessions(revokeInput),
-        compensate: undo,
+        // Refused as RollbackUnsafe while older sessions may still be valid: the engine keeps it owed.
+        compensate: { action: 'remove the session revocation', run: () => writes.restoreRevokePolicy(revokeInput) },
       });
     });
   };
 
-  /**
-   * An undo refused as unsafe for now (RollbackUnsafe: sessions issued before
-   * the revocation may still be valid) stays owed: once this rollback has
-   * finished it is registered again, so a later rollback, after the time the
-   * refusal names, runs it.
-   */
-  const owed: { step: string; action: string; target: string; run: () => Promise<string> }[] = [];
-  async function refusable(c: (typeof owed)[number], run: () => Promise<string>): Promise<string> {
-    try {
-      return await run();
-    } catch (e) {
-      const cause = e instanceof ActivityFailure ? e.cause : e;
-      if (cause instanceof ApplicationFailure && cause.type === 'RollbackUnsafe') owed.push(c);
-      throw e;
-    }
-  }
-  void (async () => {
-    for (;;) {
-      await condition(() => owed.length > 0 && incident.status().phase !== 'rolling-back');
-      for (const c of owed.splice(0)) incident.saga.register(c);
-    }
-  })();
   if (principal?.kind === 'user') await revoke('revoke-user-sessions', principal);
   else skip('revoke-user-sessions', 'revoke user sessions', principal === undefined ? `no IAM user was found${missing}` : `the principal is role ${principal.name}`);
   if (principal?.kind === 'role') await revoke('revoke-role-sessions', principal);
@@ -238,7 +193,7 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
     const previous = c.previousDocument;
     const current = ev.trustPolicies[on.name];
     if (previous === undefined) {
-      note(step, `restore the trust policy of role ${on.name}`, `CloudTrail evidence holds no earlier trust policy of the role than the attacker's ${c.eventName} at ${c.eventTime}; review it by hand (changed-roles.json)`);
+      incident.note(step, `restore the trust policy of role ${on.name}`, `CloudTrail evidence holds no earlier trust policy of the role than the attacker's ${c.eventName} at ${c.eventTime}; review it by hand (changed-roles.json)`);
       return undefined;
     }
     return incident.act(step, {
@@ -256,9 +211,8 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
     });
   }
 
-  // 5. Rollback (saga, newest first) until the incident is closed.
-  await incident.holdOpen();
-  return incident.status();
+  // 5. Rollback (saga, newest first) until the incident is closed; an undo refused as unsafe for now stays owed.
+  return incident.finish();
 }
 
 /** One entry per thing to undo: the latest change wins for the same target. */

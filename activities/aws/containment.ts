@@ -69,7 +69,7 @@ export class Containment {
   async deactivateKey(input: KeyInput): Promise<AwsActionResult> {
     const key = `access key ${input.accessKeyId} of user ${input.userName}`;
     const status = await this.keyStatus(input.userName, input.accessKeyId);
-    if (status === undefined) return { outcome: 'already-done', detail: `${key} not found: nothing to deactivate (recorded)` };
+    if (status === undefined) return { outcome: 'target-gone', detail: `${key} not found: nothing to deactivate (recorded)` };
     if (status === 'Inactive') {
       if (input.statusAtEvidence === 'Active' && input.mode === 'live') {
         return { outcome: 'changed', detail: `${key}: Active → Inactive (already inactive: an earlier attempt of this step deactivated it)` };
@@ -188,7 +188,7 @@ export class Containment {
     try {
       await w.putInlinePolicy(input.on, quarantinePolicyName, quarantineDoc, { keepNotFound: true });
     } catch (e) {
-      if (isNotFound(e)) return { outcome: 'already-done', detail: `${who} no longer exists: nothing to quarantine (recorded)` };
+      if (isNotFound(e)) return { outcome: 'target-gone', detail: `${who} no longer exists: nothing to quarantine (recorded)` };
       throw e;
     }
     return { outcome: 'changed', detail: w.said(`put the deny-all inline policy ${quarantinePolicyName} on ${who} (created by the compromised credentials)`) };
@@ -216,7 +216,7 @@ export class Containment {
     const { on, policyArn } = input;
     const where = `${on.kind} ${on.name}`;
     const attached = await this.attachedArns(on);
-    if (attached === undefined) return { outcome: 'already-done', detail: `${where} no longer exists: nothing to detach (recorded)` };
+    if (attached === undefined) return { outcome: 'target-gone', detail: `${where} no longer exists: nothing to detach (recorded)` };
     if (!attached.includes(policyArn)) return { outcome: 'already-done', detail: `${policyArn} is not attached to ${where}` };
     const w = this.writer(input.mode);
     await w.detachPolicy(on, policyArn);
@@ -251,7 +251,7 @@ export class Containment {
   async setTrustPolicy(input: { incidentId: string; roleName: string; document: string; mode: AwsMode; why: string }): Promise<AwsActionResult> {
     const where = `role ${input.roleName}`;
     const role = await orMissing('iam:GetRole', where, () => this.iam.send(new GetRoleCommand({ RoleName: input.roleName })));
-    if (role?.Role === undefined) return { outcome: 'already-done', detail: `${where} no longer exists: no trust policy to set (recorded)` };
+    if (role?.Role === undefined) return { outcome: 'target-gone', detail: `${where} no longer exists: no trust policy to set (recorded)` };
     if (sameJson(policyText(role.Role.AssumeRolePolicyDocument), input.document)) return { outcome: 'already-done', detail: `the trust policy of ${where} is already ${input.why}` };
     const w = this.writer(input.mode);
     await w.setTrustPolicy(input.roleName, input.document);

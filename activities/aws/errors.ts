@@ -1,19 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { awsFailure } from '../../domain/failures.ts';
 
-/** Failure types of the AWS activities: callers tell them apart by type, never by message. */
-export const awsFailure = {
-  accessDenied: 'AwsAccessDenied',
-  throttled: 'AwsThrottled',
-  notFound: 'AwsNotFound',
-  invalid: 'AwsInvalid',
-  unavailable: 'AwsUnavailable',
-  notConfigured: 'AwsNotConfigured',
-  invalidTarget: 'InvalidCredentialTarget',
-  /** A user, role, group or policy name, key id or ARN in the activity's input breaks IAM's rule: refused before any call. */
-  invalidName: 'AwsInvalidName',
-  /** A rollback that would re-admit sessions issued before the revocation while they may still be valid. */
-  rollbackUnsafe: 'RollbackUnsafe',
-} as const;
+export { awsFailure };
 
 const denied = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnauthorizedAccess', 'NotAuthorized']);
 const throttled = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'RequestThrottled', 'SlowDown']);

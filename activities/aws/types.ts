@@ -1,4 +1,5 @@
 /** Shared shapes of the AWS activities (workflows import these as types only). */
+import type { ActionOutcome } from '../../domain/actions.ts';
 
 export type AwsMode = 'live' | 'dry-run';
 
@@ -58,7 +59,7 @@ export interface CredentialEvidenceFacts {
 
 /** The outcome of one containment call, as the engine records it. */
 export interface AwsActionResult {
-  outcome: 'changed' | 'already-done';
+  outcome: ActionOutcome;
   detail: string;
 }
 

@@ -27,7 +27,7 @@ import { KubeWriter } from './writes.ts';
 
 function podGone(ref: PodRef, doing: string): KubeActionResult {
   return {
-    outcome: 'already-done',
+    outcome: 'target-gone',
     podGone: true,
     detail: `pod ${ref.namespace}/${ref.pod} is gone (404 after evidence was sealed): nothing to ${doing}`,
   };
@@ -223,7 +223,7 @@ export class Containment {
    */
   async cordon(input: { incidentId: string; node: string; mode: KubeMode }): Promise<KubeActionResult> {
     const node = await this.readNode(input.node);
-    if (node === undefined) return { outcome: 'already-done', detail: `node ${input.node} is gone: nothing to cordon` };
+    if (node === undefined) return { outcome: 'target-gone', detail: `node ${input.node} is gone: nothing to cordon` };
     const annotations = node.metadata?.annotations ?? {};
     const cordonedBy = annotations[cordonedByAnnotation];
     const alreadyCordoned = node.spec?.unschedulable === true;
@@ -279,7 +279,7 @@ export class Containment {
       if ((await w.pods.delete(ref.namespace, ref.pod, ref.uid)) === undefined) return podGone(ref, 'delete');
     } catch (e) {
       if (statusOf(e) === 409) {
-        return { outcome: 'already-done', podGone: true, detail: `pod ${ref.namespace}/${ref.pod} is now another pod (uid differs from the one in evidence): not deleted` };
+        return { outcome: 'target-gone', podGone: true, detail: `pod ${ref.namespace}/${ref.pod} is now another pod (uid differs from the one in evidence): not deleted` };
       }
       throw e;
     }

@@ -1,21 +1,8 @@
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
+import { kubeFailure } from '../../domain/failures.ts';
 
-/** Failure types of the Kubernetes activities: callers tell them apart by type, never by message. */
-export const kubeFailure = {
-  forbidden: 'KubernetesForbidden',
-  unauthorized: 'KubernetesUnauthorized',
-  notFound: 'KubernetesNotFound',
-  invalid: 'KubernetesInvalid',
-  conflict: 'KubernetesConflict',
-  unavailable: 'KubernetesUnavailable',
-  notConfigured: 'KubernetesNotConfigured',
-  podNotFound: 'PodNotFound',
-  /** A name in the activity's input breaks Kubernetes' naming rule: refused before any request. */
-  invalidName: 'KubernetesInvalidName',
-  /** The API server answered with another object than the one asked for (e.g. a dot segment resolved the path). */
-  unexpectedObject: 'KubernetesUnexpectedObject',
-} as const;
+export { kubeFailure };
 
 /** The HTTP status of a Kubernetes API error, or undefined for anything else (network, bugs). */
 export function statusOf(e: unknown): number | undefined {

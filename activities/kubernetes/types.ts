@@ -1,4 +1,5 @@
 /** Shared shapes of the Kubernetes activities (workflows import these as types only). */
+import type { ActionOutcome } from '../../domain/actions.ts';
 
 export type KubeMode = 'live' | 'dry-run';
 
@@ -22,7 +23,7 @@ export interface PodFacts {
 
 /** The outcome of one containment call, as the engine records it. */
 export interface KubeActionResult {
-  outcome: 'changed' | 'already-done';
+  outcome: ActionOutcome;
   detail: string;
   /** Set when the pod no longer exists (404 after evidence was sealed). */
   podGone?: boolean;

@@ -1,23 +1,8 @@
 import { webApi } from '@slack/bolt';
 import { ApplicationFailure } from '@temporalio/common';
+import { slackFailure, type SlackFailureType } from '../../domain/failures.ts';
 
-/** Failure types of Slack calls: callers (and the retry policy) tell them apart by type, never by message. */
-export const slackFailure = {
-  /** HTTP 429: retried after the Retry-After Slack gave. */
-  rateLimited: 'SlackRateLimited',
-  /** Network errors, HTTP 5xx, Slack's own transient errors: retried. */
-  unavailable: 'SlackUnavailable',
-  channelNotFound: 'SlackChannelNotFound',
-  notInChannel: 'SlackNotInChannel',
-  invalidAuth: 'SlackInvalidAuth',
-  missingScope: 'SlackMissingScope',
-  /** The incident has no channel to post in (its creation failed). */
-  noRoom: 'SlackNoIncidentChannel',
-  /** Any other error Slack answered with: the request itself is wrong and is not retried. */
-  rejected: 'SlackRequestRejected',
-} as const;
-
-export type SlackFailureType = (typeof slackFailure)[keyof typeof slackFailure];
+export { slackFailure, type SlackFailureType };
 
 /** Slack errors (the `error` field of an `ok: false` answer) that go away by themselves. */
 const transient = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited', 'team_added_to_org']);

@@ -38,6 +38,8 @@ export function describeEvent(e: TimelineEvent): string {
       return `Done: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.changed}`;
     case 'action.already-done':
       return `Already in place: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.detail}`;
+    case 'action.target-gone':
+      return `Target gone: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.detail}`;
     case 'action.failed':
       return `Failed: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.errorType}: ${e.data.error}`;
     case 'action.skipped':
@@ -67,6 +69,11 @@ function table(head: string[], rows: string[][]): string[] {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
 }
 
+/** The number of alerts `status` shows: each repeat event carries the count so far (one event may stand for a batch). */
+function alertCount(r: TimelineReport): number {
+  return r.status?.counts.alerts ?? ofType(r.events, 'alert.repeated').at(-1)?.data.count ?? 1;
+}
+
 /** The post-incident report. */
 export function renderMarkdown(r: TimelineReport): string {
   const ev = r.events;
@@ -81,6 +88,7 @@ export function renderMarkdown(r: TimelineReport): string {
     followUps.push(`Step ${p.step} awaits approval (${p.approvals} of ${p.required}) from ${p.approvers.join(', ')}${p.deadline ? ` by ${p.deadline}` : ''}.`);
   }
   for (const f of ofType(ev, 'action.failed')) followUps.push(`Action failed and needs a hand: ${describeEvent(f)}.`);
+  for (const g of ofType(ev, 'action.target-gone')) followUps.push(`Find out who or what removed it: ${describeEvent(g)}.`);
   for (const f of ofType(ev, 'rollback.failed')) followUps.push(`Undo by hand: ${describeEvent(f)}.`);
   if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
 
@@ -98,7 +106,7 @@ export function renderMarkdown(r: TimelineReport): string {
     '## Summary',
     '',
     alert ? cell(`${alert.data.severity.toUpperCase()} alert from ${alert.data.source}: ${alert.data.summary}`) : '_No alert recorded._',
-    `Alerts: ${1 + ofType(ev, 'alert.repeated').length}; evidence items: ${ofType(ev, 'evidence.sealed').length}; actions: ${ofType(ev, 'action.started').length} (${ofType(ev, 'action.failed').length} failed).`,
+    `Alerts: ${alertCount(r)}; evidence items: ${ofType(ev, 'evidence.sealed').length}; actions: ${ofType(ev, 'action.started').length} (${ofType(ev, 'action.failed').length} failed).`,
     '',
     '## Impact and targets',
     '',

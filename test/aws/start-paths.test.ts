@@ -72,7 +72,7 @@ describe('the container-escape runbook for a pod whose service account has an IR
         { name: 'storefront', namespace, body: [{ op: 'replace', path: '/metadata/annotations/eks.amazonaws.com~1role-arn', value: role.arn }] },
       );
     const escape = await escapePolicy({ 'cordon-node': 'none', 'offer-credential-compromise': 'none', 'delete-pod': 'none', rollback: 'none' });
-    const parent = await startEscape(client, taskQueue, { ...fromFalco(escape, falcoEvent(w, w.pods[0])), credentialCompromisePolicy: await policy() });
+    const parent = await startEscape(client, taskQueue, { ...fromFalco(escape, falcoEvent(w, w.pods[0])), childPolicies: { credentialCompromise: await policy() } });
     await waitForStatus(parent, (s) => s.steps.find((x) => x.id === 'offer-credential-compromise')?.status === 'succeeded');
     const offered = (await timeline(parent)).find((e) => e.type === 'action.succeeded' && e.step === 'offer-credential-compromise');
     const childId = `${parent.workflowId}.credential-compromise`;

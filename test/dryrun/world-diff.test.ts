@@ -115,7 +115,7 @@ describe('a dry run through every gate of a runbook', () => {
     // A shell in the pod: no auto-containment, so a person approves isolation too.
     const parent = await startEscape(client, taskQueue, {
       ...fromFalco(escape, falcoEvent(w, w.pods[0], 'Terminal shell in container', 'Error'), 'dry-run'),
-      credentialCompromisePolicy: credential,
+      childPolicies: { credentialCompromise: credential },
     });
     const status = await approveEveryGate(parent);
     expect(status.counts.failures).toBe(0);

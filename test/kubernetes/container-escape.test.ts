@@ -6,12 +6,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { quarantineLabel, quarantinePolicyName, removedLabelsAnnotation } from '../../activities/kubernetes/index.ts';
 import { decideUpdate, rejection, rollbackUpdate, type IncidentStatus } from '../../workflows/engine/messages.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
+import { loadTimeline } from '../../src/timeline/report.ts';
+import { renderMarkdown } from '../../src/timeline/render.ts';
 import { testDeps } from '../support/deps.ts';
 import { awaiting, waitForStatus } from '../support/engine.ts';
 import { kubeConfig, temporalClient, testNamespace, uniqueName } from '../support/servers.ts';
 import { falcoEvent, fromFalco, podLabels, policy, seedWorkload, startEscape, startRunbookWorker, timeline } from './support.ts';
 
 const client = await temporalClient();
+const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 const deps = await testDeps();
 const core = kubeConfig().makeApiClient(CoreV1Api);
 const net = kubeConfig().makeApiClient(NetworkingV1Api);
@@ -211,8 +214,22 @@ describe('container-escape runbook against the real kube-apiserver', () => {
     const status = await waitForStatus(handle, settled);
     expect(status.counts.failures).toBe(0);
     expect(status.steps.filter((s) => s.status === 'skipped').map((s) => s.id)).toEqual(['detach-from-rotation', 'offer-credential-compromise', 'delete-pod']);
-    const gone = (await timeline(handle)).find((e) => e.type === 'action.already-done' && e.step === 'isolate-pod');
+    const events = await timeline(handle);
+    const gone = events.find((e) => e.type === 'action.target-gone' && e.step === 'isolate-pod');
     expect(gone?.data).toMatchObject({ detail: expect.stringContaining('is gone (404 after evidence was sealed)') });
+    expect(events.filter((e) => e.type === 'action.already-done')).toEqual([]);
+  });
+
+  it('lists a pod that vanished under the report\'s follow-ups, not as already in place', async () => {
+    const { w, handle } = await incident({ rule: 'Terminal shell in container', priority: 'Warning' });
+    await waitForStatus(handle, awaiting('isolate-pod'));
+    await core.deleteNamespacedPod({ name: w.pods[0], namespace: w.namespace, gracePeriodSeconds: 0 });
+    await handle.executeUpdate(decideUpdate, vote('isolate-pod', 'cli:bob'));
+    await waitForStatus(handle, settled);
+    const report = renderMarkdown(await loadTimeline(client, handle.workflowId, { workflowsPath }));
+    const followUps = report.slice(report.indexOf('## Open follow-ups'));
+    expect(followUps).toContain(`Find out who or what removed it: Target gone: quarantine pod (label + deny-all NetworkPolicy) on pod:${w.namespace}/${w.pods[0]}`);
+    expect(report).not.toContain('Already in place');
   });
 });
 

@@ -21,7 +21,7 @@ import { openIncident } from '../../src/incidents.ts';
 import type { RunbookPolicy } from '../../src/runbooks/schema.ts';
 import { timelineSinks } from '../../src/timeline/sinks.ts';
 import { shippedPolicy } from '../support/policies.ts';
-import type { ContainerEscapeInput } from '../../workflows/containerEscape.ts';
+import type { IncidentInput } from '../../workflows/engine/types.ts';
 import { timelineQuery } from '../../workflows/engine/messages.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import { kubeConfig, sandbox, uniqueName } from '../support/servers.ts';
@@ -185,7 +185,7 @@ export function falcoEvent(w: Workload, pod: string, rule = 'Detect release_agen
  * What intake makes of a Falco event (src/intake is built separately): the
  * trigger, the pod target, and the steps the policy's auto-containment lifts.
  */
-export function fromFalco(p: RunbookPolicy, e: ReturnType<typeof falcoEvent>, mode: 'live' | 'dry-run' = 'live'): Omit<ContainerEscapeInput, 'incidentId'> {
+export function fromFalco(p: RunbookPolicy, e: ReturnType<typeof falcoEvent>, mode: 'live' | 'dry-run' = 'live'): Omit<IncidentInput, 'incidentId'> {
   const severity = ({ Emergency: 'critical', Alert: 'critical', Critical: 'critical', Error: 'high', Warning: 'medium', Notice: 'low' } as const)[e.priority] ?? 'info';
   const order = ['info', 'low', 'medium', 'high', 'critical'];
   const autoContainSteps = p.autoContain
@@ -243,7 +243,7 @@ export async function startRunbookWorker(
   return { taskQueue, worker, running, stop };
 }
 
-export async function startEscape(client: Client, taskQueue: string, input: Omit<ContainerEscapeInput, 'incidentId'>): Promise<WorkflowHandle> {
+export async function startEscape(client: Client, taskQueue: string, input: Omit<IncidentInput, 'incidentId'>): Promise<WorkflowHandle> {
   const { incidentId } = await openIncident(client, { workflowType: 'containerEscape', taskQueue, correlationKey: `${uniqueName('sandbox')}:${input.targets[0]!.id}`, input });
   return client.workflow.getHandle(incidentId);
 }

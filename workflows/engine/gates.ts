@@ -33,7 +33,8 @@ export class Gates {
       gates: ReadonlyMap<string, Gate>;
       groups: Readonly<Record<string, string[]>>;
       requester: string;
-      autoContain: ReadonlySet<string>;
+      /** Steps whose gates auto-containment lifted, with why (the rule that matched the trigger). */
+      autoContain: Map<string, string>;
       timeline: Timeline;
       notify: (n: Notification) => Promise<void>;
       /** Called after a gate's votes or outcome changed (a vote, a timeout, a rollback superseding it). */
@@ -62,6 +63,28 @@ export class Gates {
         s.settledBy = 'rolled-back';
         delete s.deadline;
         this.opts.changed?.(s.id);
+      }
+    }
+  }
+
+  /**
+   * Lifts the gates of steps not yet decided, because an alert that joined
+   * the incident matched an auto-containment rule naming them: a step not
+   * started passes its gate when it comes; one waiting for approval goes
+   * ahead now. Steps decided already (approved, denied, run) are left alone.
+   */
+  lift(steps: readonly string[], why: string): void {
+    for (const step of steps) {
+      const s = this.states.get(step);
+      if (s === undefined || typeof s.gate === 'string') continue;
+      if (s.status === 'not-started') this.opts.autoContain.set(step, why);
+      else if (s.status === 'awaiting-approval') {
+        // The gate stays as it was, so the request message can show it was settled.
+        s.status = 'approved';
+        s.settledBy = 'auto-contain';
+        delete s.deadline;
+        this.opts.timeline.append('approval.skipped', { why }, { step });
+        this.opts.changed?.(step);
       }
     }
   }
@@ -165,11 +188,12 @@ export class Gates {
       return true;
     }
     if (typeof gate === 'string') throw new Error('unreachable');
-    if (this.opts.autoContain.has(step)) {
+    const lifted = this.opts.autoContain.get(step);
+    if (lifted !== undefined) {
       s.gate = 'auto';
       s.status = 'approved';
       s.settledBy = 'auto-contain';
-      this.opts.timeline.append('approval.skipped', { why: 'an auto-containment rule of the policy matched the trigger' }, { step });
+      this.opts.timeline.append('approval.skipped', { why: lifted }, { step });
       return true;
     }
     const settled = () => s.status === 'approved' || s.status === 'denied';

@@ -1,6 +1,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { TimelineEvent } from './timeline.ts';
 import type { Mode, StepState, Target, TriggerInfo } from './types.ts';
+import { rejection, type RejectionType } from '../../domain/failures.ts';
+
+export { rejection, type RejectionType };
 
 /** A vote on a gated step. `actor` is a principal: `slack:U…` or `cli:<operator>`. */
 export interface DecideInput {
@@ -64,15 +67,3 @@ export const alertResolvedSignal = defineSignal<[TriggerInfo]>('alertResolved');
 export const timelineQuery = defineQuery<TimelineEvent[]>('timeline');
 export const statusQuery = defineQuery<IncidentStatus>('status');
 
-/** Failure types of rejected updates: callers tell them apart by type, never by message. */
-export const rejection = {
-  unknownStep: 'UnknownStep',
-  notAwaitingDecision: 'StepNotAwaitingDecision',
-  notAnApprover: 'NotAnApprover',
-  requesterCannotApprove: 'RequesterCannotApprove',
-  alreadyVoted: 'AlreadyVoted',
-  reasonRequired: 'ReasonRequired',
-  incidentClosed: 'IncidentClosed',
-  rollbackInProgress: 'RollbackInProgress',
-} as const;
-export type RejectionType = (typeof rejection)[keyof typeof rejection];

@@ -1,3 +1,4 @@
+import { engineFailure, hasFailureType } from '../../domain/failures.ts';
 import type { Timeline } from './timeline.ts';
 
 /** How to undo one containment action, registered when the action changed something. */
@@ -32,11 +33,14 @@ export class Saga {
 
   /**
    * Runs every compensation in reverse order, recording each result. A failed
-   * compensation is recorded and the others still run.
+   * compensation is recorded and the others still run. One refused as unsafe
+   * for now (RollbackUnsafe) stays owed: it is kept for a later rollback,
+   * after the time its refusal names.
    */
   async compensate(timeline: Timeline, actor: string): Promise<{ compensated: number; failed: number }> {
     let compensated = 0;
     let failed = 0;
+    const owed: Compensation[] = [];
     while (this.stack.length > 0) {
       const c = this.stack.pop()!;
       const where = { step: c.step, actor };
@@ -46,9 +50,11 @@ export class Saga {
         timeline.append('rollback.compensated', { action: c.action, ...(c.target ? { target: c.target } : {}), detail }, where);
       } catch (e) {
         failed += 1;
+        if (hasFailureType(e, engineFailure.rollbackUnsafe)) owed.push(c);
         timeline.append('rollback.failed', { action: c.action, ...(c.target ? { target: c.target } : {}), ...describe(e) }, where);
       }
     }
+    this.stack.push(...owed.reverse());
     timeline.append('rollback.finished', { compensated, failed }, { actor });
     return { compensated, failed };
   }

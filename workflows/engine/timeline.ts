@@ -18,6 +18,8 @@ export interface TimelineEventData {
   'action.started': { action: string; target?: string; mode: string };
   'action.succeeded': { action: string; target?: string; changed: string };
   'action.already-done': { action: string; target?: string; detail: string };
+  /** The action's target no longer exists (removed since evidence recorded it): a thing to look at, not "done". */
+  'action.target-gone': { action: string; target?: string; detail: string };
   'action.failed': { action: string; target?: string; error: string; errorType: string };
   'action.skipped': { action: string; why: string };
   'rollback.requested': { reason?: string };

@@ -21,6 +21,11 @@ export interface TriggerInfo {
   summary: string;
   /** ISO time the alert was received by Firebreak. */
   receivedAt: string;
+  /**
+   * Steps whose gates this alert's auto-containment rules lift, when it joins
+   * an open incident (a Critical escape after the Notice shell that opened it).
+   */
+  autoContainSteps?: string[];
 }
 
 /** Everything an incident workflow starts from; the policy travels here so history pins it. */
@@ -36,6 +41,12 @@ export interface IncidentInput {
   targets: Target[];
   /** Steps whose gates an auto-containment rule lifted for this trigger (decided by the starter). */
   autoContainSteps?: string[];
+  /**
+   * Policies of the child runbooks this runbook may start (its catalog entry's
+   * `children`), by workflow name: a child incident needs its own policy in
+   * its input. The starter passes those it has loaded.
+   */
+  childPolicies?: Record<string, RunbookPolicy>;
 }
 
 export type StepStatus =
