@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { workflowCatalog } from '../workflows/catalog.ts';
 import { alertSignal } from '../workflows/engine/messages.ts';
-import type { IncidentInput, Mode, Target } from '../workflows/engine/types.ts';
+import type { IncidentInput, Mode, Target, TriggerInfo } from '../workflows/engine/types.ts';
 import type { RunbookPolicy } from './runbooks/schema.ts';
 
 /**
@@ -72,6 +72,16 @@ export function withChildPolicies<I extends { policy: RunbookPolicy }>(input: I,
   return Object.keys(childPolicies).length === 0 ? input : { ...input, childPolicies };
 }
 
+/**
+ * The alert as the open incident receives it (the signal of signal-with-start):
+ * with the steps its auto-containment rules name, so that a more severe alert
+ * joining an incident lifts those gates for steps not yet decided.
+ */
+export function signalledAlert(input: Pick<IncidentInput, 'trigger' | 'autoContainSteps'>): TriggerInfo {
+  const steps = input.autoContainSteps ?? [];
+  return steps.length === 0 ? input.trigger : { ...input.trigger, autoContainSteps: steps };
+}
+
 export interface OpenIncident {
   workflowType: string;
   taskQueue: string;
@@ -91,7 +101,7 @@ export async function openIncident(client: Client, o: OpenIncident): Promise<{ i
     taskQueue: o.taskQueue,
     args: [{ ...o.input, incidentId }],
     signal: alertSignal,
-    signalArgs: [o.input.trigger],
+    signalArgs: [signalledAlert(o.input)],
   });
   return { incidentId, runId: handle.signaledRunId };
 }

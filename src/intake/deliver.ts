@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { toPayloads } from '@temporalio/common';
 import { alertResolvedSignal, alertsSignal } from '../../workflows/engine/messages.ts';
+import { signalledAlert } from '../incidents.ts';
 import type { IncidentInput, TriggerInfo } from '../../workflows/engine/types.ts';
 
 export interface Delivery {
@@ -69,7 +70,7 @@ export function temporalDelivery(client: Client): Delivery {
         taskQueue: { name: first.taskQueue },
         input: { payloads: toPayloads(converter.payloadConverter, first.input) ?? [] },
         signalName: alertsSignal.name,
-        signalInput: { payloads: toPayloads(converter.payloadConverter, batch.map((w) => w.o.input.trigger)) ?? [] },
+        signalInput: { payloads: toPayloads(converter.payloadConverter, batch.map((w) => signalledAlert(w.o.input))) ?? [] },
       });
       // Only the first alert of the request that created the run opened the incident.
       batch.forEach((w, i) => w.resolve({ runId: response.runId, started: response.started && i === 0 }));

@@ -203,11 +203,11 @@ export class IntakeService {
     const delivering = this.deliver(entry, route, known ? queuedLingerMs : 0);
     if (known) {
       delivering.catch(() => undefined);
-      return { ...common, delivery: 'queued', new: false, runId: open.runId, autoContain: [] };
+      return { ...common, delivery: 'queued', new: false, runId: open.runId, autoContain: route.autoContainSteps };
     }
     const answered = await within(delivering, firstDeliveryWaitMs);
-    if (answered === undefined) return { ...common, delivery: 'queued', autoContain: [] };
-    return { ...common, delivery: 'delivered', new: answered.started, runId: answered.runId, autoContain: answered.started ? route.autoContainSteps : [] };
+    if (answered === undefined) return { ...common, delivery: 'queued', autoContain: route.autoContainSteps };
+    return { ...common, delivery: 'delivered', new: answered.started, runId: answered.runId, autoContain: route.autoContainSteps };
   }
 
   /**
