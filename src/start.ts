@@ -29,31 +29,13 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { accessKeyIdPattern, targetAttributeProblem, targetIdProblem } from '../domain/names.ts';
+import { modes, severities, targetKinds } from '../domain/vocabulary.ts';
 import type { IncidentInput, Mode, Target, TriggerInfo } from '../workflows/engine/types.ts';
 import { correlationKeyForTargets, openIncident, withChildPolicies } from './incidents.ts';
 import { principal, type RunbookPolicy } from './runbooks/schema.ts';
 import type { WorkflowCatalog } from './runbooks/loader.ts';
 
-/** Every kind of target, as `--target kind:id` and the start request name them. */
-export const targetKinds = [
-  'pod',
-  'node',
-  'namespace',
-  'iam-user',
-  'access-key',
-  'role',
-  'image',
-  'package',
-  'other',
-] as const satisfies readonly Target['kind'][];
-
-export const severities = ['info', 'low', 'medium', 'high', 'critical'] as const satisfies readonly TriggerInfo['severity'][];
-
-export const modes = ['live', 'dry-run'] as const satisfies readonly Mode[];
-
-// The lists above name every member of their unions: adding, say, a kind to Target without listing it here fails to compile.
-type Listed<All, L extends readonly unknown[]> = [Exclude<All, L[number]>] extends [never] ? true : never;
-const _everyMemberListed: [Listed<Target['kind'], typeof targetKinds>, Listed<TriggerInfo['severity'], typeof severities>, Listed<Mode, typeof modes>] = [true, true, true];
+export { modes, severities, targetKinds } from '../domain/vocabulary.ts';
 
 const oneOf = (name: string, values: readonly string[]) => (issue: { input?: unknown }) =>
   `expected ${name} ${values.map((v) => JSON.stringify(v)).join(', ')}; got ${issue.input === undefined ? 'nothing' : JSON.stringify(issue.input)}`;
@@ -94,6 +76,16 @@ export type StartRequest = z.output<typeof startRequestSchema>;
 /** A start that cannot proceed; the message says what to fix (the CLI prints it and exits 1). */
 export class StartError extends Error {
   override readonly name = 'StartError';
+}
+
+/** A target that does not parse: the text as given and what is wrong with it, which the CLI and Slack each phrase. */
+export class TargetError extends StartError {
+  constructor(
+    readonly text: string,
+    readonly problem: string,
+  ) {
+    super(`--target ${JSON.stringify(text)}: ${problem}`);
+  }
 }
 
 export interface PrepareStartOptions {
@@ -204,12 +196,12 @@ export function parseTarget(text: string): Target {
   const kind = colon === -1 ? '' : text.slice(0, colon);
   const id = colon === -1 ? '' : text.slice(colon + 1);
   const example = 'e.g. --target pod:demo-shop/storefront-7d9c6b5f8-x7k2p';
-  if (colon === -1) throw new StartError(`--target ${JSON.stringify(text)}: expected kind:id, ${example}; kinds: ${targetKinds.join(', ')}`);
+  if (colon === -1) throw new TargetError(text, `expected kind:id, ${example}; kinds: ${targetKinds.join(', ')}`);
   if (!(targetKinds as readonly string[]).includes(kind)) {
-    throw new StartError(`--target ${JSON.stringify(text)}: unknown kind ${JSON.stringify(kind)}; expected one of ${targetKinds.join(', ')} (${example})`);
+    throw new TargetError(text, `unknown kind ${JSON.stringify(kind)}; expected one of ${targetKinds.join(', ')} (${example})`);
   }
   const parsed = targetSchema.safeParse({ kind, id });
-  if (!parsed.success) throw new StartError(`--target ${JSON.stringify(text)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success) throw new TargetError(text, parsed.error.issues[0]?.message ?? 'invalid');
   return parsed.data;
 }
 

@@ -6,6 +6,7 @@
  * so an incident's history pins the exact policy it ran under.
  */
 import { z } from 'zod';
+import { severities, triggerSources } from '../../domain/vocabulary.ts';
 
 const durationUnits = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -93,7 +94,7 @@ export const stepPolicy = z
   })
   .strict();
 
-export const alertSource = z.enum(['falco', 'guardduty', 'alertmanager', 'generic', 'slack', 'cli', 'drill']);
+export const alertSource = z.enum(triggerSources);
 
 /** Which alerts a trigger or auto-containment rule matches. All given fields must match. */
 export const alertMatcher = z
@@ -104,7 +105,7 @@ export const alertMatcher = z
     /** GuardDuty finding types, e.g. "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS". */
     findingTypes: z.array(z.string().min(1)).optional(),
     /** Lowest severity that matches. */
-    minSeverity: z.enum(['info', 'low', 'medium', 'high', 'critical']).optional(),
+    minSeverity: z.enum(severities).optional(),
     /** Alertmanager/generic labels that must all be equal. */
     labels: z.record(z.string(), z.string()).optional(),
   })

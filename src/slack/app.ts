@@ -20,7 +20,7 @@ import { decideUpdate, rejection, type DecideInput } from '../../workflows/engin
 import type { Config } from '../config/index.ts';
 import type { RunbookPolicy } from '../runbooks/schema.ts';
 import type { WorkflowCatalog } from '../runbooks/loader.ts';
-import { parseTarget, prepareStart, severities, startIncident, StartError } from '../start.ts';
+import { parseTarget, prepareStart, severities, startIncident, StartError, TargetError } from '../start.ts';
 import {
   approveActionId,
   denyActionId,
@@ -136,7 +136,8 @@ function incidentSubmission(runbookIds: readonly string[]) {
           try {
             targets.push(parseTarget(line));
           } catch (e) {
-            ctx.addIssue({ code: 'custom', message: `Line ${i + 1}: ${(e instanceof Error ? e.message : String(e)).replace(/^--target /, '')}` });
+            if (!(e instanceof TargetError)) throw e;
+            ctx.addIssue({ code: 'custom', message: `Line ${i + 1}: ${JSON.stringify(e.text)}: ${e.problem}` });
           }
         }
         return targets;

@@ -1,10 +1,11 @@
+import type { Mode, Severity, TargetKind, TriggerSource } from '../../domain/vocabulary.ts';
 import type { ApprovalGate, RunbookPolicy } from '../../src/runbooks/schema.ts';
 
-export type Mode = 'live' | 'dry-run';
+export type { Mode } from '../../domain/vocabulary.ts';
 
 /** What an incident acts on, named as a responder would name it. */
 export interface Target {
-  kind: 'pod' | 'node' | 'namespace' | 'iam-user' | 'access-key' | 'role' | 'image' | 'package' | 'other';
+  kind: TargetKind;
   /** Stable identifier, e.g. "demo-shop/storefront-7d9c-x7k2p" or an access key id. */
   id: string;
   /** Extra identifying details (cluster, account, region, …). */
@@ -13,11 +14,11 @@ export interface Target {
 
 /** The alert (or human request) that started or joined an incident. */
 export interface TriggerInfo {
-  source: 'falco' | 'guardduty' | 'alertmanager' | 'generic' | 'slack' | 'cli' | 'drill';
+  source: TriggerSource;
   /** The source's own id of the alert, when it has one. */
   alertId?: string;
   rule?: string;
-  severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
+  severity: Severity;
   summary: string;
   /** ISO time the alert was received by Firebreak. */
   receivedAt: string;
