@@ -1,5 +1,5 @@
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { AuthorizationV1Api, type CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeClients } from './kubernetes/index.ts';
 
 /** What one dependency answered when the worker tried to reach it. */
 export interface ReachCheck {
@@ -14,7 +14,7 @@ export interface ReachCheck {
 }
 
 export interface PreflightDeps {
-  kube: { config: KubeConfig; core: CoreV1Api } | undefined;
+  kube: KubeClients | undefined;
   sts: STSClient | undefined;
 }
 
@@ -36,7 +36,7 @@ export function createPreflightActivities(deps: PreflightDeps) {
       const target = deps.kube.config.getCurrentCluster()?.server ?? '(unknown server)';
       try {
         await deps.kube.core.listNamespace({ limit: 1 });
-        const review = await deps.kube.config.makeApiClient(AuthorizationV1Api).createSelfSubjectRulesReview({
+        const review = await deps.kube.authz.createSelfSubjectRulesReview({
           body: { spec: { namespace: 'default' } },
         });
         const rules = review.status?.resourceRules.length ?? 0;

@@ -1,11 +1,13 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import type { KubeClients } from '../activities/kubernetes/index.ts';
 import type { ActivityDeps } from '../activities/index.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.ts';
-import { SlackApi, slackWebClient } from '../activities/slack/index.ts';
+import { webApi } from '@slack/bolt';
+import { SlackApi } from '../activities/slack/index.ts';
 import { logNotifier } from './notifier.ts';
 import { slackNotifier } from './slack/notifier.ts';
 
@@ -25,10 +27,23 @@ export interface ClientOverrides {
   cloudTrailEndpoint?: string;
 }
 
-export function kubeClients(path: string): { config: KubeConfig; core: CoreV1Api } {
+/** Every API client of the cluster a kubeconfig file names, built once and shared by the activities. */
+export function kubeClients(path: string): KubeClients {
   const config = new KubeConfig();
   config.loadFromFile(path);
-  return { config, core: config.makeApiClient(CoreV1Api) };
+  return kubeClientsFor(config);
+}
+
+export function kubeClientsFor(config: KubeConfig): KubeClients {
+  return {
+    config,
+    core: config.makeApiClient(CoreV1Api),
+    apps: config.makeApiClient(AppsV1Api),
+    batch: config.makeApiClient(BatchV1Api),
+    net: config.makeApiClient(NetworkingV1Api),
+    rbac: config.makeApiClient(RbacAuthorizationV1Api),
+    authz: config.makeApiClient(AuthorizationV1Api),
+  };
 }
 
 /** AWS client settings shared by every AWS client the worker makes. */
@@ -73,4 +88,27 @@ export function createClients(config: Config, log: Logger, overrides: ClientOver
 export function slackApi(config: Pick<Config, 'SLACK_BOT_TOKEN' | 'SLACK_API_URL'>): SlackApi {
   if (config.SLACK_BOT_TOKEN === undefined) throw new Error('SLACK_BOT_TOKEN is not set: Slack is not configured.');
   return new SlackApi(slackWebClient({ token: config.SLACK_BOT_TOKEN, ...(config.SLACK_API_URL === undefined ? {} : { apiUrl: config.SLACK_API_URL }) }));
+}
+
+export interface SlackClientOptions {
+  token: string;
+  /** The Web API base URL; Slack's own by default (tests point it at a local stub). */
+  apiUrl?: string;
+  /** Per-request timeout in milliseconds. */
+  timeoutMs?: number;
+}
+
+/**
+ * A Web API client that fails fast: no retries of its own and rate-limited
+ * calls rejected, so every failure reaches the activity, whose retry policy
+ * (by failure type, Retry-After honoured) is the only one.
+ */
+export function slackWebClient(o: SlackClientOptions): webApi.WebClient {
+  return new webApi.WebClient(o.token, {
+    ...(o.apiUrl === undefined ? {} : { slackApiUrl: o.apiUrl.endsWith('/') ? o.apiUrl : `${o.apiUrl}/` }),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: o.timeoutMs ?? 10_000,
+    logLevel: webApi.LogLevel.ERROR,
+  });
 }

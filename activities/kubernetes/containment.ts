@@ -1,14 +1,13 @@
-import {
+import type {
   AppsV1Api,
   BatchV1Api,
-  type CoreV1Api,
-  type KubeConfig,
+  CoreV1Api,
   NetworkingV1Api,
-  type V1LabelSelector,
-  type V1NetworkPolicy,
-  type V1Node,
-  type V1OwnerReference,
-  type V1Pod,
+  V1LabelSelector,
+  V1NetworkPolicy,
+  V1Node,
+  V1OwnerReference,
+  V1Pod,
 } from '@kubernetes/client-node';
 import { expectList, expectObject } from './checks.ts';
 import { call, statusOf } from './errors.ts';
@@ -22,7 +21,7 @@ import {
   quarantinePolicyName,
   removedLabelsAnnotation,
 } from './names.ts';
-import type { KubeActionResult, KubeMode, PodRef } from './types.ts';
+import type { KubeActionResult, KubeClients, KubeMode, PodRef } from './types.ts';
 import { KubeWriter } from './writes.ts';
 
 function podGone(ref: PodRef, doing: string): KubeActionResult {
@@ -39,17 +38,13 @@ export interface DetachResult extends KubeActionResult {
 }
 
 export class Containment {
+  private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
   private readonly batch: BatchV1Api;
   private readonly net: NetworkingV1Api;
 
-  constructor(
-    config: KubeConfig,
-    private readonly core: CoreV1Api,
-  ) {
-    this.apps = config.makeApiClient(AppsV1Api);
-    this.batch = config.makeApiClient(BatchV1Api);
-    this.net = config.makeApiClient(NetworkingV1Api);
+  constructor(kube: KubeClients) {
+    ({ core: this.core, apps: this.apps, batch: this.batch, net: this.net } = kube);
   }
 
   /** The pod, checked to be the very pod asked for before anything acts on it; undefined when it is gone. */

@@ -1,15 +1,14 @@
-import {
+import type {
   AppsV1Api,
   BatchV1Api,
-  type CoreV1Api,
-  type KubeConfig,
+  CoreV1Api,
   NetworkingV1Api,
   RbacAuthorizationV1Api,
-  type V1ClusterRoleBinding,
-  type V1OwnerReference,
-  type V1Pod,
-  type V1RoleBinding,
-  type RbacV1Subject,
+  V1ClusterRoleBinding,
+  V1OwnerReference,
+  V1Pod,
+  V1RoleBinding,
+  RbacV1Subject,
 } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { EvidenceError, type EvidenceRef, type EvidenceStore } from '../evidence/index.ts';
@@ -17,7 +16,7 @@ import { dnsSubdomainProblem, iamPrincipalProblem, nodeNameProblem, serviceAccou
 import { expectList, expectObject, refuseInvalidName } from './checks.ts';
 import { call, kubeFailure, reasonOf, statusOf } from './errors.ts';
 import { irsaAnnotation } from './names.ts';
-import type { PodFacts } from './types.ts';
+import type { KubeClients, PodFacts } from './types.ts';
 
 export interface CaptureInput {
   incidentId: string;
@@ -53,20 +52,17 @@ function json(value: unknown): string {
 }
 
 export class EvidenceCapture {
+  private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
   private readonly batch: BatchV1Api;
   private readonly net: NetworkingV1Api;
   private readonly rbac: RbacAuthorizationV1Api;
 
   constructor(
-    config: KubeConfig,
-    private readonly core: CoreV1Api,
+    kube: KubeClients,
     private readonly store: EvidenceStore,
   ) {
-    this.apps = config.makeApiClient(AppsV1Api);
-    this.batch = config.makeApiClient(BatchV1Api);
-    this.net = config.makeApiClient(NetworkingV1Api);
-    this.rbac = config.makeApiClient(RbacAuthorizationV1Api);
+    ({ core: this.core, apps: this.apps, batch: this.batch, net: this.net, rbac: this.rbac } = kube);
   }
 
   async capture(input: CaptureInput): Promise<CaptureResult> {

@@ -1,20 +1,19 @@
-import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EvidenceStore } from '../evidence/index.ts';
 import { named } from './checks.ts';
 import { Containment } from './containment.ts';
 import { kubeFailure } from './errors.ts';
 import { EvidenceCapture, type CaptureInput, type CaptureResult } from './evidence.ts';
-import type { KubeActionResult, KubeMode, PodRef } from './types.ts';
+import type { KubeActionResult, KubeClients, KubeMode, PodRef } from './types.ts';
 
 export { type CaptureInput, type CaptureResult } from './evidence.ts';
 export type { DetachResult } from './containment.ts';
 export { kubeFailure } from './errors.ts';
 export * from './names.ts';
-export type { KubeActionResult, KubeMode, PodFacts, PodRef } from './types.ts';
+export type { KubeActionResult, KubeClients, KubeMode, PodFacts, PodRef } from './types.ts';
 
 export interface KubernetesDeps {
-  kube: { config: KubeConfig; core: CoreV1Api } | undefined;
+  kube: KubeClients | undefined;
   evidence: EvidenceStore;
 }
 
@@ -32,7 +31,7 @@ export function createKubernetesActivities(deps: KubernetesDeps) {
         message: 'No Kubernetes cluster is configured for this worker: set KUBECONFIG.',
       });
     }
-    clients ??= { capture: new EvidenceCapture(deps.kube.config, deps.kube.core, deps.evidence), contain: new Containment(deps.kube.config, deps.kube.core) };
+    clients ??= { capture: new EvidenceCapture(deps.kube, deps.evidence), contain: new Containment(deps.kube) };
     return clients;
   };
   // Arrow functions: Temporal calls activities detached from this object. Each input's names are checked first (`named`).

@@ -1,5 +1,17 @@
 /** Shared shapes of the Kubernetes activities (workflows import these as types only). */
+import type { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { ActionOutcome } from '../../domain/actions.ts';
+
+/** The API clients of one cluster, built once by the composition root (src/clients.ts) and shared by every activity. */
+export interface KubeClients {
+  config: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  net: NetworkingV1Api;
+  rbac: RbacAuthorizationV1Api;
+  authz: AuthorizationV1Api;
+}
 
 export type KubeMode = 'live' | 'dry-run';
 

@@ -10,29 +10,6 @@ export interface SlackMessage {
   blocks: types.KnownBlock[];
 }
 
-export interface SlackClientOptions {
-  token: string;
-  /** The Web API base URL; Slack's own by default (tests point it at a local stub). */
-  apiUrl?: string;
-  /** Per-request timeout in milliseconds. */
-  timeoutMs?: number;
-}
-
-/**
- * A Web API client that fails fast: no retries of its own and rate-limited
- * calls rejected, so every failure reaches the activity, whose retry policy
- * (by failure type, Retry-After honoured) is the only one.
- */
-export function slackWebClient(o: SlackClientOptions): webApi.WebClient {
-  return new webApi.WebClient(o.token, {
-    ...(o.apiUrl === undefined ? {} : { slackApiUrl: o.apiUrl.endsWith('/') ? o.apiUrl : `${o.apiUrl}/` }),
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: o.timeoutMs ?? 10_000,
-    logLevel: webApi.LogLevel.ERROR,
-  });
-}
-
 /** The incident channel's name: Slack's rules (lower case, digits, `-`, `_`, at most 80), unique per incident id. */
 export function channelNameFor(incidentId: string): string {
   const hash = createHash('sha256').update(incidentId).digest('hex').slice(0, 6);

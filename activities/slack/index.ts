@@ -1,2 +1,2 @@
-export { channelNameFor, SlackApi, slackWebClient, type SlackClientOptions, type SlackMessage } from './api.ts';
+export { channelNameFor, SlackApi, type SlackMessage } from './api.ts';
 export { slackFailure, toSlackFailure, type SlackFailureType } from './errors.ts';

@@ -15,7 +15,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { slackWebClient } from '../../activities/slack/index.ts';
 import { decideUpdate, rejection, type DecideInput } from '../../workflows/engine/messages.ts';
 import type { Config } from '../config/index.ts';
 import type { RunbookPolicy } from '../runbooks/schema.ts';
@@ -32,6 +31,7 @@ import {
   type ApprovalButtonValue,
 } from './blocks.ts';
 import type { ApproverGroups } from './groups.ts';
+import { slackWebClient } from '../clients.ts';
 
 export interface SlackAppOptions {
   config: Pick<Config, 'SLACK_MODE' | 'SLACK_BOT_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL' | 'FIREBREAK_SLACK_PORT' | 'FIREBREAK_SLACK_HOST'>;

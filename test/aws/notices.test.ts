@@ -5,7 +5,8 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SlackApi, slackWebClient } from '../../activities/slack/index.ts';
+import { SlackApi } from '../../activities/slack/index.ts';
+import { slackWebClient } from '../../src/clients.ts';
 import { slackNotifier } from '../../src/slack/notifier.ts';
 import { awaiting, waitForStatus } from '../support/engine.ts';
 import { awsClient, temporalClient } from '../support/servers.ts';

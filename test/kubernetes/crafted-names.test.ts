@@ -137,8 +137,8 @@ describe('the Kubernetes activities called with a crafted name (bypassing the wo
 
 describe('every Kubernetes read checks it got the object it asked for (beneath the name check)', () => {
   // The classes behind the activities, without the activity boundary's name check: what the read check alone prevents.
-  const capture = new EvidenceCapture(kc, core, deps.evidence);
-  const contain = new Containment(kc, core);
+  const capture = new EvidenceCapture(deps.kube!, deps.evidence);
+  const contain = new Containment(deps.kube!);
 
   it('reads the real pod as the pod (the control): pod.json is the Pod asked for', async () => {
     const incidentId = uniqueName('crafted');

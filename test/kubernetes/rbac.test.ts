@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiException, CoreV1Api, RbacAuthorizationV1Api, type V1ClusterRole, type V1ClusterRoleBinding } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { kubeClients } from '../../src/clients.ts';
+import { kubeClients, kubeClientsFor } from '../../src/clients.ts';
 import { rollbackUpdate, type IncidentStatus } from '../../workflows/engine/messages.ts';
 import { testDeps } from '../support/deps.ts';
 import { waitForStatus } from '../support/engine.ts';
@@ -59,7 +59,8 @@ function ignore404(e: unknown): void {
 async function depsAs(user: string) {
   const kube = kubeClients(sandbox().kubeconfigPath);
   kube.config.users = kube.config.users.map((u) => ({ ...u, impersonateUser: user }));
-  return testDeps({ kube: { config: kube.config, core: kube.config.makeApiClient(CoreV1Api) } });
+  // Clients built after the impersonation is set, as the composition root builds them from a kubeconfig.
+  return testDeps({ kube: kubeClientsFor(kube.config) });
 }
 
 async function runAs(user: string) {
