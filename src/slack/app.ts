@@ -1,37 +1,22 @@
 /**
- * The Slack app: Approve / Deny buttons on approval requests (Deny asks for a
- * reason in a modal) and the `/incident` command with its modal. Requests are
- * verified by Bolt (signing secret over HTTP at /slack/events, or Socket Mode
- * with the app-level token). Every click is acknowledged first (Slack wants an
- * answer within 3 s), then sent to the incident as the engine's `decide`
- * update with an id derived from the click, so a retried or double click
- * counts once; the engine's refusals come back to the clicker as an ephemeral
- * message saying why. The request message itself is redrawn by the engine
- * (through the notifier) with every vote and the outcome, whoever cast them.
+ * The Slack app: Bolt with the HTTP receiver (signing secret, /slack/events)
+ * or Socket Mode (app-level token), and its listeners, one module per kind
+ * under listeners/: approvals (Approve / Deny buttons and the deny modal) and
+ * the `/incident` command with its modal. The request message itself is
+ * redrawn by the engine (through the notifier) with every vote and the
+ * outcome, whoever cast them.
  */
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger, type types } from '@slack/bolt';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Client } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { decideUpdate, rejection, type DecideInput } from '../../workflows/engine/messages.ts';
 import type { Config } from '../config/index.ts';
 import type { RunbookPolicy } from '../runbooks/schema.ts';
 import type { WorkflowCatalog } from '../runbooks/loader.ts';
-import { parseTarget, prepareStart, severities, startIncident, StartError, TargetError } from '../start.ts';
-import {
-  approveActionId,
-  denyActionId,
-  denyModalCallbackId,
-  incidentModalCallbackId,
-  mrkdwn,
-  parseButtonValue,
-  truncate,
-  type ApprovalButtonValue,
-} from './blocks.ts';
 import type { ApproverGroups } from './groups.ts';
 import { slackWebClient } from '../clients.ts';
+import { registerApprovals } from './listeners/approvals.ts';
+import { registerIncidentCommand } from './listeners/incident.ts';
 
 export interface SlackAppOptions {
   config: Pick<Config, 'SLACK_MODE' | 'SLACK_BOT_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL' | 'FIREBREAK_SLACK_PORT' | 'FIREBREAK_SLACK_HOST'>;
@@ -88,159 +73,6 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-/** What the clicker is told when the engine refuses a vote, by the refusal's type. */
-export function refusalText(type: string | undefined, v: { step: string; incidentId: string }, engineMessage: string): string {
-  const step = `\`${mrkdwn(v.step)}\``;
-  switch (type) {
-    case rejection.notAnApprover:
-      return `You are not an approver of step ${step} of incident \`${mrkdwn(v.incidentId)}\`; nothing changed. The request lists who may approve.`;
-    case rejection.requesterCannotApprove:
-      return `You requested this incident and step ${step} needs two-person approval: another approver must approve it. Nothing changed.`;
-    case rejection.alreadyVoted:
-      return `You have already voted on step ${step}; each approver votes once. Nothing changed.`;
-    case rejection.notAwaitingDecision:
-      return `Step ${step} is already decided (or no longer waiting for this request); nothing changed.`;
-    case rejection.reasonRequired:
-      return `A denial of step ${step} needs a reason.`;
-    case rejection.incidentClosed:
-      return `Incident \`${mrkdwn(v.incidentId)}\` is closed; nothing changed.`;
-    default:
-      return `Firebreak refused this: ${mrkdwn(engineMessage)}`;
-  }
-}
-
-const buttonSchema = z.object({ value: z.string().max(2000) });
-
-const reasonSchema = z
-  .string({ error: 'Say why the step must not run.' })
-  .trim()
-  .min(3, 'Say why the step must not run (at least 3 characters).')
-  .max(500, 'Keep the reason under 500 characters.');
-
-const denyMetadata = z.object({ i: z.string(), s: z.string(), r: z.string(), c: z.string() });
-
-/** The `/incident` modal's fields, validated; each problem is shown under its field. */
-function incidentSubmission(runbookIds: readonly string[]) {
-  return z.object({
-    runbook: z.string({ error: 'Choose a runbook.' }).refine((id) => runbookIds.includes(id), 'Choose one of the listed runbooks.'),
-    targets: z
-      .string({ error: 'Name at least one target, e.g. pod:demo-shop/storefront-7d9c6b5f8-x7k2p.' })
-      .transform((text, ctx) => {
-        const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
-        if (lines.length === 0) {
-          ctx.addIssue({ code: 'custom', message: 'Name at least one target, e.g. pod:demo-shop/storefront-7d9c6b5f8-x7k2p.' });
-          return z.NEVER;
-        }
-        const targets = [];
-        for (const [i, line] of lines.entries()) {
-          try {
-            targets.push(parseTarget(line));
-          } catch (e) {
-            if (!(e instanceof TargetError)) throw e;
-            ctx.addIssue({ code: 'custom', message: `Line ${i + 1}: ${JSON.stringify(e.text)}: ${e.problem}` });
-          }
-        }
-        return targets;
-      }),
-    severity: z.enum(severities, { error: 'Choose a severity.' }),
-    summary: z
-      .string({ error: 'Say what happened.' })
-      .trim()
-      .min(1, 'Say what happened.')
-      .max(500, 'Keep the summary under 500 characters.'),
-  });
-}
-
-function incidentModal(policies: readonly RunbookPolicy[], initialTargets: string): types.ModalView {
-  const option = (text: string, value: string): types.PlainTextOption => ({ text: { type: 'plain_text', text: truncate(text, 75) }, value });
-  return {
-    type: 'modal',
-    callback_id: incidentModalCallbackId,
-    title: { type: 'plain_text', text: 'Open an incident' },
-    submit: { type: 'plain_text', text: 'Start' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      {
-        type: 'input',
-        block_id: 'runbook',
-        label: { type: 'plain_text', text: 'Runbook' },
-        element: {
-          type: 'static_select',
-          action_id: 'value',
-          placeholder: { type: 'plain_text', text: 'Choose a runbook' },
-          options: policies.slice(0, 100).map((p) => option(`${p.title} (${p.id})`, p.id)),
-        },
-      },
-      {
-        type: 'input',
-        block_id: 'targets',
-        label: { type: 'plain_text', text: 'Targets' },
-        hint: { type: 'plain_text', text: 'One kind:id per line: pod:<namespace>/<pod>, node:<name>, iam-user:<name>, access-key:<id>, role:<arn>, image:<digest>' },
-        element: {
-          type: 'plain_text_input',
-          action_id: 'value',
-          multiline: true,
-          max_length: 3000,
-          placeholder: { type: 'plain_text', text: 'pod:demo-shop/storefront-7d9c6b5f8-x7k2p' },
-          ...(initialTargets === '' ? {} : { initial_value: truncate(initialTargets, 3000) }),
-        },
-      },
-      {
-        type: 'input',
-        block_id: 'severity',
-        label: { type: 'plain_text', text: 'Severity' },
-        element: {
-          type: 'static_select',
-          action_id: 'value',
-          initial_option: option('high', 'high'),
-          options: severities.map((s) => option(s, s)),
-        },
-      },
-      {
-        type: 'input',
-        block_id: 'summary',
-        label: { type: 'plain_text', text: 'Summary' },
-        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500, placeholder: { type: 'plain_text', text: 'What happened, and how you know' } },
-      },
-    ],
-  };
-}
-
-function denyModal(v: ApprovalButtonValue, channel: string): types.ModalView {
-  return {
-    type: 'modal',
-    callback_id: denyModalCallbackId,
-    private_metadata: JSON.stringify({ i: v.incidentId, s: v.step, r: v.requestId, c: channel }),
-    title: { type: 'plain_text', text: 'Deny this step' },
-    submit: { type: 'plain_text', text: 'Deny' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: truncate(`Deny step \`${mrkdwn(v.step)}\` of incident \`${mrkdwn(v.incidentId)}\`. The step will not run.`, 3000) } },
-      {
-        type: 'input',
-        block_id: 'reason',
-        label: { type: 'plain_text', text: 'Reason' },
-        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 },
-      },
-    ],
-  };
-}
-
-function parseJson(text: string | undefined): unknown {
-  try {
-    return JSON.parse(text ?? '') as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-type ViewValues = Record<string, Record<string, { value?: string | null; selected_option?: { value?: string } | null }>>;
-
-function fieldOf(values: ViewValues, block: string): string | undefined {
-  const v = values[block]?.['value'];
-  return v?.selected_option?.value ?? v?.value ?? undefined;
-}
-
 /** Builds the Bolt app (HTTP receiver or Socket Mode) and starts it. */
 export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp> {
   const problem = slackConfigProblem(o.config);
@@ -283,103 +115,8 @@ export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp
     }
   };
 
-  /** Casts a vote; on refusal, tells the voter why. The update id makes a repeated click count once. */
-  const decide = async (v: ApprovalButtonValue, user: string, channel: string | undefined, decision: DecideInput['decision'], reason?: string) => {
-    const vote: DecideInput = { step: v.step, decision, actor: `slack:${user}`, requestId: v.requestId, ...(reason === undefined ? {} : { reason }) };
-    const updateId = `slack:${v.requestId}:${user}:${decision}`;
-    try {
-      await o.temporal.workflow.getHandle(v.incidentId).executeUpdate(decideUpdate, { args: [vote], updateId });
-      log.info({ incidentId: v.incidentId, step: v.step, actor: vote.actor, decision }, 'vote recorded from Slack');
-    } catch (e) {
-      if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) {
-        await tell(channel, user, refusalText(e.cause.type ?? undefined, v, e.cause.message));
-      } else if (e instanceof WorkflowNotFoundError) {
-        await tell(channel, user, `Incident \`${mrkdwn(v.incidentId)}\` is no longer running; nothing changed.`);
-      } else {
-        log.error({ err: e instanceof Error ? e.message : String(e), incidentId: v.incidentId }, 'could not send a Slack vote to the incident');
-        await tell(channel, user, `Firebreak could not record your vote right now; try again, or use \`firebreak ${decision} ${mrkdwn(v.incidentId)} ${mrkdwn(v.step)}\`.`);
-      }
-    }
-  };
-
-  app.action({ action_id: approveActionId, type: 'block_actions' }, async ({ ack, body, action }) => {
-    await ack();
-    const parsed = buttonSchema.safeParse(action);
-    const v = parsed.success ? parseButtonValue(parsed.data.value) : undefined;
-    if (v === undefined) return log.warn({ action: action.action_id }, 'ignored a button whose value is not Firebreak’s');
-    await decide(v, body.user.id, body.channel?.id, 'approve');
-  });
-
-  app.action({ action_id: denyActionId, type: 'block_actions' }, async ({ ack, body, action, client: bolt }) => {
-    await ack();
-    const parsed = buttonSchema.safeParse(action);
-    const v = parsed.success ? parseButtonValue(parsed.data.value) : undefined;
-    if (v === undefined || body.channel?.id === undefined) return log.warn({ action: action.action_id }, 'ignored a button whose value is not Firebreak’s');
-    await bolt.views.open({ trigger_id: body.trigger_id, view: denyModal(v, body.channel.id) });
-  });
-
-  app.view(denyModalCallbackId, async ({ ack, view, body }) => {
-    const meta = denyMetadata.safeParse(parseJson(view.private_metadata));
-    const reason = reasonSchema.safeParse(fieldOf(view.state.values, 'reason'));
-    if (!reason.success) {
-      await ack({ response_action: 'errors', errors: { reason: reason.error.issues[0]?.message ?? 'Say why.' } });
-      return;
-    }
-    await ack();
-    if (!meta.success) return log.warn('ignored a deny modal without its incident');
-    await decide({ incidentId: meta.data.i, step: meta.data.s, requestId: meta.data.r }, body.user.id, meta.data.c, 'deny', reason.data);
-  });
-
-  app.command('/incident', async ({ ack, body, client: bolt }) => {
-    await ack();
-    const { policies } = await o.runbooks();
-    if (policies.length === 0) {
-      await tell(body.channel_id, body.user_id, 'No runbook policy is installed, so no incident can be started: add policies to FIREBREAK_RUNBOOKS_DIR.');
-      return;
-    }
-    const initial = body.text.trim().split(/\s+/).filter((t) => t !== '').join('\n');
-    await bolt.views.open({ trigger_id: body.trigger_id, view: incidentModal(policies, initial) });
-  });
-
-  app.view(incidentModalCallbackId, async ({ ack, view, body }) => {
-    const { policies, catalog } = await o.runbooks();
-    const values = view.state.values as ViewValues;
-    const fields = Object.fromEntries(['runbook', 'targets', 'severity', 'summary'].map((b) => [b, fieldOf(values, b)]));
-    const parsed = incidentSubmission(policies.map((p) => p.id)).safeParse(fields);
-    if (!parsed.success) {
-      const errors: Record<string, string> = {};
-      for (const issue of parsed.error.issues) {
-        const block = String(issue.path[0] ?? 'runbook');
-        errors[block] = errors[block] === undefined ? issue.message : truncate(`${errors[block]} ${issue.message}`, 2000);
-      }
-      await ack({ response_action: 'errors', errors });
-      return;
-    }
-    // Acknowledged now (Slack closes the modal); starting may wait on Slack user groups and Temporal.
-    await ack();
-    const user = body.user.id;
-    try {
-      const prepared = prepareStart({
-        policies,
-        catalog,
-        groups: await o.groups.resolve(),
-        runbookId: parsed.data.runbook,
-        targets: parsed.data.targets,
-        requester: `slack:${user}`,
-        severity: parsed.data.severity,
-        summary: parsed.data.summary,
-        source: 'slack',
-        now: new Date(),
-      });
-      const started = await startIncident(o.temporal, prepared, o.taskQueue);
-      log.info({ incidentId: started.incidentId, requester: `slack:${user}` }, 'incident started from Slack');
-      await tell(undefined, user, `Incident \`${mrkdwn(started.incidentId)}\` is open (or you joined it, if it was open for these targets): its channel, with the timeline and approval requests, is being created.`);
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      if (!(e instanceof StartError)) log.error({ err: why }, 'could not start an incident from Slack');
-      await tell(undefined, user, `Firebreak could not start the incident: ${mrkdwn(why)}`);
-    }
-  });
+  const deps = { temporal: o.temporal, taskQueue: o.taskQueue, runbooks: o.runbooks, groups: o.groups, log, tell };
+  for (const register of [registerApprovals, registerIncidentCommand]) register(app, deps);
 
   app.error(async (e) => {
     log.error({ err: e.message }, 'Slack app error');
