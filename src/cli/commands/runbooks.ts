@@ -108,13 +108,12 @@ async function kindOf(p: string): Promise<'dir' | 'file' | undefined> {
 
 /** Every problem, one line each, then how many, on stderr. */
 async function reportProblems(problems: readonly RunbookProblem[], checked: readonly string[]): Promise<void> {
-  const { formatProblem } = await import('../../runbooks/index.ts');
+  const { formatProblem, problemCount } = await import('../../runbooks/loader.ts');
   const files = new Set(problems.map((p) => p.file)).size;
   const fileCount = new Set(checked.map((f) => resolve(f))).size;
   const lines = problems.map(formatProblem);
-  lines.push(
-    `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${files} of ${fileCount} policy file${fileCount === 1 ? '' : 's'}`,
-  );
+  const count = problemCount(problems);
+  lines.push(`${count} problem${count === 1 ? '' : 's'} in ${files} of ${fileCount} policy file${fileCount === 1 ? '' : 's'}`);
   process.stderr.write(`${lines.join('\n')}\n`);
 }
 
