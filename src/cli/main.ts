@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { ServerStartError } from '../sandbox/processes.ts';
 import { ToolInstallError } from '../sandbox/tools.ts';
+import { StartupError } from '../startup.ts';
 import { TemporalUnreachableError } from '../temporal.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerEvidence } from './commands/evidence.ts';
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? exit.ok : exit.user;
     }
     if (e instanceof SilentFailure) return e.code;
-    if (e instanceof ConfigError || e instanceof UserError) {
+    if (e instanceof ConfigError || e instanceof UserError || e instanceof StartupError) {
       process.stderr.write(`firebreak: ${e.message}\n`);
       return exit.user;
     }
