@@ -98,9 +98,8 @@ function expectOneCleanLine(r: Run, line: string): void {
 async function toolsCache(opts: { fakes?: Partial<Record<'temporal', string>>; missing?: 'temporal' }): Promise<string> {
   const root = path.join(scratch, uniqueName('tools'));
   const real = sandbox().tools;
-  const paths = toolPaths(root);
-  for (const [name, file] of Object.entries<string>(paths)) {
-    if (name === 'root') continue;
+  const { root: _root, ...binaries } = toolPaths(root);
+  for (const [name, file] of Object.entries<string>(binaries)) {
     await mkdir(path.dirname(file), { recursive: true });
     // Each pinned set's folder (venv/bin's grandparent, bin's parent) holds the marker ensureTools checks.
     const set = name === 'etcd' || name === 'kubeApiserver' || name === 'kubectl' ? path.dirname(path.dirname(file)) : path.dirname(path.dirname(path.dirname(file)));
