@@ -1,4 +1,5 @@
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
+import { printable, printableJson } from '../text/terminal.ts';
 import type { TimelineReport } from './report.ts';
 
 type Of<T extends TimelineEvent['type']> = Extract<TimelineEvent, { type: T }>;
@@ -129,17 +130,18 @@ export function renderMarkdown(r: TimelineReport): string {
     ...(followUps.length === 0 ? ['None.'] : followUps.map((f) => `- ${cell(f)}`)),
     '',
   ];
-  return lines.join('\n');
+  // Alert text is attacker-chosen: the report, read in a terminal or a viewer, carries no raw control character.
+  return printable(lines.join('\n'));
 }
 
 /** JSON: the report itself, schema `firebreak.timeline/v1`, documented in docs/timeline-json.md. */
 export function renderJson(r: TimelineReport): string {
-  return `${JSON.stringify(r, null, 2)}\n`;
+  return `${printableJson(r)}\n`;
 }
 
 function csvField(v: string): string {
   // Quote always; double inner quotes; neutralise spreadsheet formulas.
-  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  const safe = printable(/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
   return `"${safe.replace(/"/g, '""')}"`;
 }
 

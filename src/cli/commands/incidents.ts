@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { closeUpdate, decideUpdate, rollbackUpdate, statusQuery, type IncidentStatus } from '../../../workflows/engine/messages.ts';
 import type { StepState } from '../../../workflows/engine/types.ts';
 import { operatorIdentity, withClient } from '../client.ts';
-import { out, UserError } from '../io.ts';
+import { out, outJson, UserError } from '../io.ts';
 
 function describeStep(s: StepState): string {
   const votes = s.approvals.map((v) => `${v.actor}${v.reason ? ` ("${v.reason}")` : ''}`).join(', ');
@@ -47,7 +47,7 @@ export function registerIncidents(program: Command): void {
           });
           if (rows.length >= Number(opts.limit)) break;
         }
-        if (opts.json) return out(JSON.stringify(rows, null, 2));
+        if (opts.json) return outJson(rows);
         if (rows.length === 0) return out(opts.open ? 'No open incidents.' : 'No incidents.');
         for (const r of rows) out(`${r.status.padEnd(10)} ${r.started}  ${r.incidentId}  (${r.runbook})`);
       });
@@ -61,7 +61,7 @@ export function registerIncidents(program: Command): void {
     .action(async (incident: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
         const status = await client.workflow.getHandle(incident).query(statusQuery);
-        if (opts.json) out(JSON.stringify(status, null, 2));
+        if (opts.json) outJson(status);
         else printStatus(status);
       });
     });
@@ -88,7 +88,7 @@ export function registerIncidents(program: Command): void {
           const state = await client.workflow.getHandle(incident).executeUpdate(decideUpdate, {
             args: [{ step, decision, actor, ...(opts.reason === undefined ? {} : { reason: opts.reason }) }],
           });
-          if (opts.json) out(JSON.stringify(state, null, 2));
+          if (opts.json) outJson(state);
           else out(describeStep(state));
         });
       });
@@ -106,7 +106,7 @@ export function registerIncidents(program: Command): void {
         const state = await client.workflow.getHandle(incident).executeUpdate(rollbackUpdate, {
           args: [{ actor, ...(opts.reason === undefined ? {} : { reason: opts.reason }) }],
         });
-        if (opts.json) out(JSON.stringify(state, null, 2));
+        if (opts.json) outJson(state);
         else out(state.status === 'awaiting-approval' ? `rollback awaits approval: ${describeStep(state)}` : `rollback ${state.status}`);
       });
     });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { getConfig } from '../../config/index.ts';
 import type { AlertMatcher, Gate, LoadedRunbook, RunbookContext, RunbookProblem } from '../../runbooks/index.ts';
-import { exit, out, SilentFailure, UserError } from '../io.ts';
+import { exit, note, out, outJson, SilentFailure, UserError } from '../io.ts';
 
 export function registerRunbooks(program: Command): void {
   const runbooks = program
@@ -30,7 +30,7 @@ export function registerRunbooks(program: Command): void {
       }
       const summaries = loaded.map((r) => runbookSummary(r, displayPath(r.file)));
       if (opts.json) {
-        out(JSON.stringify(summaries, null, 2));
+        outJson(summaries);
         return;
       }
       for (const s of summaries) {
@@ -114,7 +114,7 @@ async function reportProblems(problems: readonly RunbookProblem[], checked: read
   const lines = problems.map(formatProblem);
   const count = problemCount(problems);
   lines.push(`${count} problem${count === 1 ? '' : 's'} in ${files} of ${fileCount} policy file${fileCount === 1 ? '' : 's'}`);
-  process.stderr.write(`${lines.join('\n')}\n`);
+  note(lines.join('\n'));
 }
 
 /** What `runbooks list` shows of a policy (and prints with --json). */
