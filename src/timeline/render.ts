@@ -1,5 +1,6 @@
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import { printable, printableJson } from '../text/terminal.ts';
+import { describeFailure } from './outcome.ts';
 import type { TimelineReport } from './report.ts';
 
 type Of<T extends TimelineEvent['type']> = Extract<TimelineEvent, { type: T }>;
@@ -83,7 +84,8 @@ export function renderMarkdown(r: TimelineReport): string {
   }
   for (const f of ofType(ev, 'action.failed')) followUps.push(`Action failed and needs a hand: ${describeEvent(f)}.`);
   for (const f of ofType(ev, 'rollback.failed')) followUps.push(`Undo by hand: ${describeEvent(f)}.`);
-  if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
+  if (r.failure !== undefined) followUps.push(`The incident's workflow ${describeFailure(r.failure)}; nothing more runs in it.`);
+  else if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
 
   const lines = [
     `# Incident report: ${r.status?.runbook.title ?? opened?.data.runbook ?? r.incidentId}`,
@@ -93,7 +95,7 @@ export function renderMarkdown(r: TimelineReport): string {
     `- **Mode:** ${opened?.data.mode ?? 'unknown'}`,
     `- **Requested by:** ${opened?.data.requester ?? 'unknown'}`,
     `- **Opened:** ${opened?.at ?? 'unknown'} (UTC)`,
-    `- **State:** ${closed ? `closed ${closed.at}` : (r.status?.phase ?? 'open')} (workflow ${r.workflowStatus})`,
+    `- **State:** ${r.failure ? cell(describeFailure(r.failure)) : closed ? `closed ${closed.at}` : (r.status?.phase ?? 'open')} (workflow ${r.workflowStatus})`,
     `- **Report built from:** ${r.source === 'query' ? 'the running incident' : 'the incident’s event history (no worker answered)'}, ${r.generatedAt}`,
     '',
     '## Summary',
