@@ -11,7 +11,7 @@ import type { Config } from './config/index.ts';
 import { ServerStartError } from './sandbox/processes.ts';
 import { ToolInstallError } from './sandbox/tools.ts';
 
-export type StartupFailure = 'port-in-use' | 'tools' | 'server';
+export type StartupFailure = 'port-in-use' | 'address-unavailable' | 'tools' | 'server';
 
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -29,23 +29,24 @@ export interface Listener {
   host: string;
   port: number;
   variable: string;
+  hostVariable: string;
 }
 
 /** Where the intake listens, and the variable that moves it. */
 export function intakeListener(config: Pick<Config, 'FIREBREAK_INTAKE_HOST' | 'FIREBREAK_INTAKE_PORT'>): Listener {
-  return { what: 'The alert intake', host: config.FIREBREAK_INTAKE_HOST, port: config.FIREBREAK_INTAKE_PORT, variable: 'FIREBREAK_INTAKE_PORT' };
+  return { what: 'The alert intake', host: config.FIREBREAK_INTAKE_HOST, port: config.FIREBREAK_INTAKE_PORT, variable: 'FIREBREAK_INTAKE_PORT', hostVariable: 'FIREBREAK_INTAKE_HOST' };
 }
 
 /** Where the Slack app's HTTP endpoint listens (HTTP mode), and the variable that moves it. */
 export function slackListener(config: Pick<Config, 'FIREBREAK_SLACK_HOST' | 'FIREBREAK_SLACK_PORT'>): Listener {
-  return { what: "The Slack app's /slack/events endpoint", host: config.FIREBREAK_SLACK_HOST, port: config.FIREBREAK_SLACK_PORT, variable: 'FIREBREAK_SLACK_PORT' };
+  return { what: "The Slack app's /slack/events endpoint", host: config.FIREBREAK_SLACK_HOST, port: config.FIREBREAK_SLACK_PORT, variable: 'FIREBREAK_SLACK_PORT', hostVariable: 'FIREBREAK_SLACK_HOST' };
 }
 
 function isErrno(e: unknown, code: string): e is NodeJS.ErrnoException {
   return e instanceof Error && (e as NodeJS.ErrnoException).code === code;
 }
 
-/** Runs `start`; a port already in use becomes a StartupError naming the port and its variable. */
+/** Runs `start`; a port already in use, or an address this machine lacks, becomes a StartupError naming the variable to change. */
 export async function listening<T>(l: Listener, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
@@ -54,6 +55,12 @@ export async function listening<T>(l: Listener, start: () => Promise<T>): Promis
       throw new StartupError(
         'port-in-use',
         `${l.what} cannot listen on ${l.host}:${l.port}: the port is already in use. Stop what uses it, or set ${l.variable} to a free port.`,
+      );
+    }
+    if (isErrno(e, 'EADDRNOTAVAIL')) {
+      throw new StartupError(
+        'address-unavailable',
+        `${l.what} cannot listen on ${l.host}:${l.port}: this machine has no address ${l.host}. Set ${l.hostVariable} to one of its addresses (127.0.0.1, or 0.0.0.0 for every interface).`,
       );
     }
     throw e;

@@ -41,23 +41,29 @@ interface Run {
   ms: number;
 }
 
-/** Runs `firebreak <args>` with only `env` (plus PATH and HOME); kills it and fails if it runs longer than `limitMs`. */
-async function firebreak(args: string[], env: Record<string, string>, limitMs = 30_000): Promise<Run> {
-  const started = Date.now();
+/** `firebreak <args>` as a child process with only `env` (plus PATH and HOME), its output collected. */
+function spawnFirebreak(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['bin/firebreak.js', ...args], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const output = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (output.stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (output.stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { child, output, exited };
+}
+
+/** Runs `firebreak <args>` to its end; kills it and fails if it runs longer than `limitMs`. */
+async function firebreak(args: string[], env: Record<string, string>, limitMs = 30_000): Promise<Run> {
+  const started = Date.now();
+  const { child, output, exited } = spawnFirebreak(args, env);
   const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const code = await exited;
   clearTimeout(timer);
   const ms = Date.now() - started;
-  if (code === null) throw new Error(`firebreak ${args.join(' ')} was still running after ${limitMs} ms; its stderr:\n${stderr}`);
-  return { code, stdout, stderr, ms };
+  if (code === null) throw new Error(`firebreak ${args.join(' ')} was still running after ${limitMs} ms; its stderr:\n${output.stderr}`);
+  return { code, ...output, ms };
 }
 
 /** `firebreak local` against the suite's Temporal, without sandbox servers: what remains is intake, Slack and the worker. */
@@ -131,6 +137,15 @@ describe('firebreak local when it cannot start', () => {
     expect(r.ms).toBeLessThan(startupBudgetMs);
   });
 
+  it('names an intake address this machine lacks and FIREBREAK_INTAKE_HOST, and exits 1', async () => {
+    const port = await freePort();
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): never assigned to a machine.
+    const r = await firebreak(['local'], localEnv({ FIREBREAK_INTAKE_HOST: '192.0.2.1', FIREBREAK_INTAKE_PORT: String(port) }));
+    expect(r.code).toBe(1);
+    expectOneCleanLine(r, `The alert intake cannot listen on 192.0.2.1:${port}: this machine has no address 192.0.2.1. Set FIREBREAK_INTAKE_HOST to one of its addresses (127.0.0.1, or 0.0.0.0 for every interface).`);
+    expect(r.ms).toBeLessThan(startupBudgetMs);
+  });
+
   it('names the taken Slack port and FIREBREAK_SLACK_PORT, and exits although Slack is unreachable', async () => {
     const port = await occupiedPort();
     const r = await firebreak(['local'], localEnv({ FIREBREAK_INTAKE_PORT: String(await freePort()), ...(await unreachableSlack(port)) }));
@@ -164,23 +179,16 @@ describe('firebreak local when it cannot start', () => {
   });
 
   it('starts and stops cleanly with free ports (the control), printing where it runs', async () => {
-    const child = spawn(process.execPath, ['bin/firebreak.js', 'local'], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...localEnv({ FIREBREAK_INTAKE_PORT: String(await freePort()) }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.resume();
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const { child, output, exited } = spawnFirebreak(['local'], localEnv({ FIREBREAK_INTAKE_PORT: String(await freePort()) }));
     try {
-      for (const deadline = Date.now() + 60_000; !stdout.includes('Press Ctrl-C to stop.'); ) {
-        if (Date.now() > deadline) throw new Error(`firebreak local did not start within 60 s; it printed:\n${stdout}`);
+      for (const deadline = Date.now() + 60_000; !output.stdout.includes('Press Ctrl-C to stop.'); ) {
+        if (Date.now() > deadline) throw new Error(`firebreak local did not start within 60 s; it printed:\n${output.stdout}${output.stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      expect(stdout).toContain('Firebreak is running locally.');
+      expect(output.stdout).toContain('Firebreak is running locally.');
       child.kill('SIGINT');
       expect(await exited).toBe(0);
-      expect(stdout).toContain('Stopping the local servers…');
+      expect(output.stdout).toContain('Stopping the local servers…');
     } finally {
       child.kill('SIGKILL');
     }
