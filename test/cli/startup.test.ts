@@ -214,6 +214,15 @@ describe('firebreak serve when it cannot start', () => {
     expect(r.ms).toBeLessThan(startupBudgetMs);
   });
 
+  it('says in one line that Temporal cannot be reached at TEMPORAL_ADDRESS when the worker connects, and exits 2', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const r = await firebreak(['serve'], serveEnv({ FIREBREAK_ROLES: 'worker', TEMPORAL_ADDRESS: address }));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`^firebreak: Cannot reach Temporal at ${address} \\(.*\\)\\. Start it with \`npm start\`, or set TEMPORAL_ADDRESS to your Temporal frontend\\.\n$`));
+    expect(r.ms).toBeLessThan(startupBudgetMs);
+  });
+
   it('stops the intake it started when the Slack port is taken, and exits although Slack is unreachable', async () => {
     const port = await occupiedPort();
     const r = await firebreak(['serve'], serveEnv({ FIREBREAK_ROLES: 'intake,slack', FIREBREAK_INTAKE_PORT: String(await freePort()), ...(await unreachableSlack(port)) }));
