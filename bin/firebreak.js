@@ -8,4 +8,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// The command is over: exit once its output is flushed, even if a library left a timer behind (Bolt retries
+// its token check for half an hour when Slack is unreachable, which would keep a failed start alive).
+process.exitCode = code;
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

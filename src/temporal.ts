@@ -12,6 +12,13 @@ export class TemporalUnreachableError extends Error {
   override readonly name = 'TemporalUnreachableError';
 }
 
+/** The failure to connect to the frontend at `address` (a client's or a worker's connection), saying what to do. */
+export function temporalUnreachable(address: string, cause: unknown): TemporalUnreachableError {
+  return new TemporalUnreachableError(
+    `Cannot reach Temporal at ${address} (${cause instanceof Error ? cause.message : String(cause)}). Start it with \`npm start\`, or set TEMPORAL_ADDRESS to your Temporal frontend.`,
+  );
+}
+
 /** A Temporal client for the configured frontend and namespace. */
 export async function connectClient(
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>,
@@ -21,9 +28,7 @@ export async function connectClient(
   try {
     connection = await Connection.connect({ address, connectTimeout: 5000 });
   } catch (e) {
-    throw new TemporalUnreachableError(
-      `Cannot reach Temporal at ${address} (${e instanceof Error ? e.message : String(e)}). Start it with \`npm start\`, or set TEMPORAL_ADDRESS to your Temporal frontend.`,
-    );
+    throw temporalUnreachable(address, e);
   }
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { ServerStartError } from '../sandbox/processes.ts';
 import { ToolInstallError } from '../sandbox/tools.ts';
+import { StartupError } from '../startup.ts';
 import { TemporalUnreachableError } from '../temporal.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerEvidence } from './commands/evidence.ts';
@@ -11,7 +12,7 @@ import { registerLocal } from './commands/local.ts';
 import { registerRunbooks } from './commands/runbooks.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStart } from './commands/start.ts';
-import { exit, SilentFailure, UserError } from './io.ts';
+import { exit, note, SilentFailure, UserError } from './io.ts';
 
 /** Every command of the CLI, one module each under commands/. */
 const commands: ((program: Command) => void)[] = [
@@ -50,15 +51,15 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? exit.ok : exit.user;
     }
     if (e instanceof SilentFailure) return e.code;
-    if (e instanceof ConfigError || e instanceof UserError) {
-      process.stderr.write(`firebreak: ${e.message}\n`);
+    if (e instanceof ConfigError || e instanceof UserError || e instanceof StartupError) {
+      note(`firebreak: ${e.message}`);
       return exit.user;
     }
     if (systemErrors.some((type) => e instanceof type)) {
-      process.stderr.write(`firebreak: ${(e as Error).message}\n`);
+      note(`firebreak: ${(e as Error).message}`);
       return exit.system;
     }
-    process.stderr.write(`firebreak: unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    note(`firebreak: unexpected failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return exit.system;
   }
 }

@@ -36,6 +36,21 @@ export interface RunbookProblem {
   line?: number;
   column?: number;
   message: string;
+  /** Set on the entry that stands for the problems of a file left out beyond `maxProblemsPerFile`: how many. */
+  more?: number;
+}
+
+/** Problems listed per file; the rest are counted. A hostile file can hold hundreds of thousands. */
+export const maxProblemsPerFile = 50;
+
+/** The largest policy file read. Real policies are a few KiB; parsing 50 MB of YAML takes gigabytes. */
+export const maxPolicyFileBytes = 1024 * 1024;
+
+/** How many problems a list stands for, counting those left out. */
+export function problemCount(problems: readonly RunbookProblem[]): number {
+  let n = 0;
+  for (const p of problems) n += p.more ?? 1;
+  return n;
 }
 
 /** One line per problem: `runbooks/foo.yaml:12:7: steps[2].gate.timeout: expected …`. */
@@ -103,7 +118,8 @@ export async function checkRunbooks(
       }
     }
     if (checked.problems.length === 0 && checked.policy !== undefined) runbooks.push({ file: absolute, policy: checked.policy });
-    problems.push(...sortByPosition(checked.problems));
+    // A loop, not push(...list): spreading a long list into arguments overflows the stack.
+    for (const p of capped(sortByPosition(checked.problems), shown)) problems.push(p);
   }
   return { runbooks, problems };
 }
@@ -150,6 +166,18 @@ interface CheckedFile {
 async function checkFile(file: string, shown: string, ctx: RunbookContext): Promise<CheckedFile> {
   let text: string;
   try {
+    const size = (await stat(file)).size;
+    if (size > maxPolicyFileBytes) {
+      return {
+        problems: [
+          {
+            file: shown,
+            path: '',
+            message: `the file is ${formatBytes(size)}; a policy file may be at most ${formatBytes(maxPolicyFileBytes)} (policies are a few KiB): is this the right file?`,
+          },
+        ],
+      };
+    }
     text = await readFile(file, 'utf8');
   } catch (e) {
     return { problems: [{ file: shown, path: '', message: readFailure(e, 'file') }] };
@@ -324,7 +352,7 @@ function flattenIssues(issues: readonly Issue[], prefix: FieldPath): (Issue & { 
       );
       const [only] = plausible;
       if (plausible.length === 1 && only !== undefined) {
-        flat.push(...flattenIssues(only, fullPath));
+        for (const i of flattenIssues(only, fullPath)) flat.push(i);
         continue;
       }
     }
@@ -488,6 +516,20 @@ function sortByPosition(problems: RunbookProblem[]): RunbookProblem[] {
     .map((p, i) => ({ p, i }))
     .sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i)
     .map(({ p }) => p);
+}
+
+/** The first `maxProblemsPerFile` problems, then one entry counting the rest. */
+function capped(problems: RunbookProblem[], shown: string): RunbookProblem[] {
+  if (problems.length <= maxProblemsPerFile) return problems;
+  const more = problems.length - maxProblemsPerFile;
+  return [
+    ...problems.slice(0, maxProblemsPerFile),
+    { file: shown, path: '', message: `${more} more problems not listed (the first ${maxProblemsPerFile} are): fix those and validate again`, more },
+  ];
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MiB` : `${Math.ceil(n / 1024)} KiB`;
 }
 
 // ---------------------------------------------------------------------------

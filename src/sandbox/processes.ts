@@ -14,8 +14,17 @@ export const ownerMarkerVariable = 'FIREBREAK_SANDBOX_OWNER';
 /** Owner marker prefix of every server a test run starts (checked by scripts/check-leftovers.ts). */
 export const testRunOwnerPrefix = 'vitest-';
 
+/** Why a server did not start: it could not be spawned, it exited, or it did not answer in time. */
+export type ServerStartFailure = 'spawn' | 'exited' | 'not-ready' | 'unhealthy';
+
 export class ServerStartError extends Error {
   override readonly name = 'ServerStartError';
+  constructor(
+    message: string,
+    readonly failure: ServerStartFailure = 'unhealthy',
+  ) {
+    super(message);
+  }
 }
 
 export interface ProcessSpec {
@@ -202,12 +211,13 @@ export async function startProcess(spec: ProcessSpec, ownerId: string): Promise<
   for (;;) {
     if (spawnError !== undefined) {
       await stop();
-      throw new ServerStartError(`Could not start ${describe()}: ${spawnError.message}`);
+      throw new ServerStartError(`Could not start ${describe()}: ${spawnError.message}`, 'spawn');
     }
     if (exited !== undefined) {
       await stop();
       throw new ServerStartError(
         `${describe()} exited before it was ready (exit code ${exited.code ?? 'none'}, signal ${exited.signal ?? 'none'}). Last log lines:\n${lastLines()}`,
+        'exited',
       );
     }
     if (await spec.ready().catch(() => false)) break;
@@ -215,6 +225,7 @@ export async function startProcess(spec: ProcessSpec, ownerId: string): Promise<
       await stop();
       throw new ServerStartError(
         `${describe()} was not ready within ${Math.round(spec.readyTimeoutMs / 1000)}s. Last log lines:\n${lastLines()}`,
+        'not-ready',
       );
     }
     await sleep(150);

@@ -256,6 +256,8 @@ export interface SandboxOptions {
   kubernetes?: boolean;
   /** Removes workDir on stop (default: true when workDir was created here). */
   removeWorkDir?: boolean;
+  /** How long each server may take to answer before start-up fails (default 90 s). */
+  readyTimeoutMs?: number;
 }
 
 export interface Sandbox {
@@ -275,7 +277,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const created = opts.workDir === undefined;
   const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'firebreak-sandbox-')));
   await mkdir(workDir, { recursive: true });
-  const common = { tools: opts.tools, ownerId: opts.ownerId, workDir };
+  const common = { tools: opts.tools, ownerId: opts.ownerId, workDir, ...(opts.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: opts.readyTimeoutMs }) };
   const results = await Promise.allSettled([
     opts.temporal === false || opts.temporal === undefined
       ? Promise.resolve(undefined)

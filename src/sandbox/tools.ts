@@ -307,8 +307,10 @@ export async function ensureTools(progress: Progress = (l) => console.error(l)):
   for (const [name, path] of Object.entries<string>(binaries)) {
     const s = await stat(path).catch(() => undefined);
     if (s === undefined || !s.isFile()) {
+      // The folder holding the `.complete` marker: deleting less leaves the cache marked complete.
+      const set = path.startsWith(join(paths.root, k8sKey())) ? join(paths.root, k8sKey()) : join(paths.root, pythonKey());
       throw new ToolInstallError(
-        `${name} is missing at ${path} although its cache folder is marked complete. Delete ${dirname(dirname(path))} and run \`npm run tools\` again.`,
+        `${name} is missing at ${path} although its cache folder is marked complete. Delete ${set} and run \`npm run tools\` again.`,
       );
     }
   }

@@ -1,4 +1,6 @@
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
+import { printable, printableJson } from '../text/terminal.ts';
+import { describeFailure } from './outcome.ts';
 import type { TimelineReport } from './report.ts';
 
 type Of<T extends TimelineEvent['type']> = Extract<TimelineEvent, { type: T }>;
@@ -90,7 +92,8 @@ export function renderMarkdown(r: TimelineReport): string {
   for (const f of ofType(ev, 'action.failed')) followUps.push(`Action failed and needs a hand: ${describeEvent(f)}.`);
   for (const g of ofType(ev, 'action.target-gone')) followUps.push(`Find out who or what removed it: ${describeEvent(g)}.`);
   for (const f of ofType(ev, 'rollback.failed')) followUps.push(`Undo by hand: ${describeEvent(f)}.`);
-  if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
+  if (r.failure !== undefined) followUps.push(`The incident's workflow ${describeFailure(r.failure)}; nothing more runs in it.`);
+  else if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
 
   const lines = [
     `# Incident report: ${r.status?.runbook.title ?? opened?.data.runbook ?? r.incidentId}`,
@@ -100,7 +103,7 @@ export function renderMarkdown(r: TimelineReport): string {
     `- **Mode:** ${opened?.data.mode ?? 'unknown'}`,
     `- **Requested by:** ${opened?.data.requester ?? 'unknown'}`,
     `- **Opened:** ${opened?.at ?? 'unknown'} (UTC)`,
-    `- **State:** ${closed ? `closed ${closed.at}` : (r.status?.phase ?? 'open')} (workflow ${r.workflowStatus})`,
+    `- **State:** ${r.failure ? cell(describeFailure(r.failure)) : closed ? `closed ${closed.at}` : (r.status?.phase ?? 'open')} (workflow ${r.workflowStatus})`,
     `- **Report built from:** ${r.source === 'query' ? 'the running incident' : 'the incident’s event history (no worker answered)'}, ${r.generatedAt}`,
     '',
     '## Summary',
@@ -137,17 +140,18 @@ export function renderMarkdown(r: TimelineReport): string {
     ...(followUps.length === 0 ? ['None.'] : followUps.map((f) => `- ${cell(f)}`)),
     '',
   ];
-  return lines.join('\n');
+  // Alert text is attacker-chosen: the report, read in a terminal or a viewer, carries no raw control character.
+  return printable(lines.join('\n'));
 }
 
 /** JSON: the report itself, schema `firebreak.timeline/v1`, documented in docs/timeline-json.md. */
 export function renderJson(r: TimelineReport): string {
-  return `${JSON.stringify(r, null, 2)}\n`;
+  return `${printableJson(r)}\n`;
 }
 
 function csvField(v: string): string {
   // Quote always; double inner quotes; neutralise spreadsheet formulas.
-  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  const safe = printable(/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
   return `"${safe.replace(/"/g, '""')}"`;
 }
 

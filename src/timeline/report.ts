@@ -8,6 +8,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@tempor
 import { Worker } from '@temporalio/worker';
 import { statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/engine/messages.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
+import { incidentFailure, type IncidentFailure } from './outcome.ts';
 import { timelineSinks } from './sinks.ts';
 
 export const timelineSchemaVersion = 'firebreak.timeline/v1';
@@ -19,6 +20,8 @@ export interface TimelineReport {
   source: 'query' | 'history';
   /** Temporal's view of the workflow: running, completed, failed, terminated, … */
   workflowStatus: string;
+  /** How the workflow ended, when it failed, was terminated, timed out or was cancelled. */
+  failure?: IncidentFailure;
   status?: IncidentStatus;
   events: TimelineEvent[];
   generatedAt: string;
@@ -67,10 +70,12 @@ export async function loadTimeline(
     }
     throw e;
   }
+  const failure = await incidentFailure(handle, description.status.name);
   const base = {
     schema: timelineSchemaVersion,
     incidentId,
     workflowStatus: description.status.name.toLowerCase(),
+    ...(failure === undefined ? {} : { failure }),
     generatedAt: new Date().toISOString(),
   } as const;
   if (!opts.preferHistory) {

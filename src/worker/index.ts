@@ -2,7 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities/index.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import type { Config } from '../config/index.ts';
-import { temporalAddress } from '../temporal.ts';
+import { temporalAddress, temporalUnreachable } from '../temporal.ts';
 import { timelineSinks } from '../timeline/sinks.ts';
 import { workflowsPath } from './paths.ts';
 
@@ -23,7 +23,10 @@ export interface WorkerOptions {
  * worker stops polling, lets in-flight activities finish (up to 30 s) and exits.
  */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: temporalAddress(opts.config) });
+  const address = temporalAddress(opts.config);
+  const connection = await NativeConnection.connect({ address }).catch((e: unknown) => {
+    throw temporalUnreachable(address, e);
+  });
   try {
     const worker = await Worker.create({
       connection,

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { PreflightReport } from '../../../workflows/preflight.ts';
 import { withClient } from '../client.ts';
-import { exit, out, positiveInt, SilentFailure, UserError } from '../io.ts';
+import { exit, out, outJson, positiveInt, SilentFailure, UserError } from '../io.ts';
 
 export function registerDoctor(program: Command): void {
   program
@@ -24,7 +24,7 @@ export function registerDoctor(program: Command): void {
             `No worker answered on task queue ${config.FIREBREAK_TASK_QUEUE} within ${opts.timeout}s: start one with \`npm start\` or \`firebreak serve\`.`,
           );
         }
-        if (opts.json) out(JSON.stringify(report, null, 2));
+        if (opts.json) outJson(report);
         else {
           for (const c of report.checks) {
             out(`${c.ok ? 'ok  ' : 'FAIL'} ${c.system.padEnd(10)} ${c.target}${c.identity ? ` as ${c.identity}` : ''}`);

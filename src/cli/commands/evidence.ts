@@ -5,7 +5,7 @@ import {
 } from '../../../activities/evidence/errors.ts';
 import type { EvidenceStore, VerifyItem } from '../../../activities/evidence/types.ts';
 import { getConfig } from '../../config/index.ts';
-import { exit, out, SilentFailure, UserError } from '../io.ts';
+import { exit, note, out, outJson, SilentFailure, UserError } from '../io.ts';
 
 function short(sha256: string): string {
   return `sha256:${sha256.slice(0, 12)}`;
@@ -34,7 +34,7 @@ async function withStore(fn: (store: EvidenceStore) => Promise<void>): Promise<v
     await fn(createEvidenceStore(config));
   } catch (e) {
     if (e instanceof EvidenceStoreUnavailableError) {
-      process.stderr.write(`firebreak: ${e.message}\n`);
+      note(`firebreak: ${e.message}`);
       throw new SilentFailure(exit.system);
     }
     if (e instanceof EvidenceError) throw new UserError(e.message);
@@ -55,7 +55,7 @@ export function registerEvidence(program: Command): void {
     .action(async (incident: string, opts: { json?: boolean }) => {
       await withStore(async (store) => {
         const report = await store.verify(incident);
-        if (opts.json) out(JSON.stringify(report, null, 2));
+        if (opts.json) outJson(report);
         else {
           for (const item of report.items) out(line(item));
           const count = (status: VerifyItem['status']) => report.items.filter((i) => i.status === status).length;
@@ -83,7 +83,7 @@ export function registerEvidence(program: Command): void {
             `No evidence manifest for incident "${incident}" in ${store.location}: check the incident id and the FIREBREAK_EVIDENCE_* settings.`,
           );
         }
-        if (opts.json) out(JSON.stringify(entries, null, 2));
+        if (opts.json) outJson(entries);
         else {
           for (const e of entries) {
             out(`${e.capturedAt}  ${e.name}  ${e.mediaType}  ${e.bytes} bytes  ${short(e.sha256)}  ${e.uri}`);

@@ -3,7 +3,8 @@ import { Option, type Command } from 'commander';
 import { closeUpdate, decideUpdate, rollbackUpdate, statusQuery, type IncidentStatus } from '../../../workflows/engine/messages.ts';
 import type { StepState } from '../../../workflows/engine/types.ts';
 import { operatorIdentity, withClient } from '../client.ts';
-import { out, UserError } from '../io.ts';
+import { describeFailure, incidentFailure } from '../../timeline/outcome.ts';
+import { exit, out, outJson, SilentFailure, UserError } from '../io.ts';
 
 function describeStep(s: StepState): string {
   const votes = s.approvals.map((v) => `${v.actor}${v.reason ? ` ("${v.reason}")` : ''}`).join(', ');
@@ -47,7 +48,7 @@ export function registerIncidents(program: Command): void {
           });
           if (rows.length >= Number(opts.limit)) break;
         }
-        if (opts.json) return out(JSON.stringify(rows, null, 2));
+        if (opts.json) return outJson(rows);
         if (rows.length === 0) return out(opts.open ? 'No open incidents.' : 'No incidents.');
         for (const r of rows) out(`${r.status.padEnd(10)} ${r.started}  ${r.incidentId}  (${r.runbook})`);
       });
@@ -60,8 +61,17 @@ export function registerIncidents(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (incident: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
-        const status = await client.workflow.getHandle(incident).query(statusQuery);
-        if (opts.json) out(JSON.stringify(status, null, 2));
+        const handle = client.workflow.getHandle(incident);
+        // A workflow that failed at its first line never registered its queries: say how it ended instead.
+        const { status: workflowStatus } = await handle.describe();
+        const failure = await incidentFailure(handle, workflowStatus.name);
+        if (failure !== undefined) {
+          if (!opts.json) throw new UserError(`Incident ${incident} ${describeFailure(failure)}`);
+          outJson({ incidentId: incident, workflowStatus: workflowStatus.name.toLowerCase(), failure });
+          throw new SilentFailure(exit.user);
+        }
+        const status = await handle.query(statusQuery);
+        if (opts.json) outJson(status);
         else printStatus(status);
       });
     });
@@ -88,7 +98,7 @@ export function registerIncidents(program: Command): void {
           const state = await client.workflow.getHandle(incident).executeUpdate(decideUpdate, {
             args: [{ step, decision, actor, ...(opts.reason === undefined ? {} : { reason: opts.reason }) }],
           });
-          if (opts.json) out(JSON.stringify(state, null, 2));
+          if (opts.json) outJson(state);
           else out(describeStep(state));
         });
       });
@@ -106,7 +116,7 @@ export function registerIncidents(program: Command): void {
         const state = await client.workflow.getHandle(incident).executeUpdate(rollbackUpdate, {
           args: [{ actor, ...(opts.reason === undefined ? {} : { reason: opts.reason }) }],
         });
-        if (opts.json) out(JSON.stringify(state, null, 2));
+        if (opts.json) outJson(state);
         else out(state.status === 'awaiting-approval' ? `rollback awaits approval: ${describeStep(state)}` : `rollback ${state.status}`);
       });
     });
@@ -134,12 +144,16 @@ export function registerIncidents(program: Command): void {
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .option('--from-history', 'rebuild from the event history even if a worker answers')
     .action(async (incident: string, opts: { format: 'md' | 'json' | 'csv'; output?: string; fromHistory?: boolean }) => {
-      await withClient(async (client) => {
-        const [{ loadTimeline, IncidentNotFoundError }, render, { workflowsPath }] = await Promise.all([
+      await withClient(async (client, config) => {
+        const [{ loadTimeline, IncidentNotFoundError }, render, { workflowsPath }, { createLogger }, { installRuntime }] = await Promise.all([
           import('../../timeline/report.ts'),
           import('../../timeline/render.ts'),
           import('../../worker/paths.ts'),
+          import('../../log.ts'),
+          import('../../worker/runtime.ts'),
         ]);
+        // Rebuilding from history bundles the workflows; the SDK logs the bundler's output at INFO, which is not this command's output.
+        installRuntime(config.FIREBREAK_LOG_LEVEL, createLogger(config));
         let report;
         try {
           report = await loadTimeline(client, incident, { workflowsPath, preferHistory: opts.fromHistory ?? false });

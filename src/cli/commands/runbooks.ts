@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { getConfig } from '../../config/index.ts';
 import type { AlertMatcher, Gate, LoadedRunbook, RunbookContext, RunbookProblem } from '../../runbooks/index.ts';
-import { exit, out, SilentFailure, UserError } from '../io.ts';
+import { exit, note, out, outJson, SilentFailure, UserError } from '../io.ts';
 
 export function registerRunbooks(program: Command): void {
   const runbooks = program
@@ -30,7 +30,7 @@ export function registerRunbooks(program: Command): void {
       }
       const summaries = loaded.map((r) => runbookSummary(r, displayPath(r.file)));
       if (opts.json) {
-        out(JSON.stringify(summaries, null, 2));
+        outJson(summaries);
         return;
       }
       for (const s of summaries) {
@@ -108,14 +108,13 @@ async function kindOf(p: string): Promise<'dir' | 'file' | undefined> {
 
 /** Every problem, one line each, then how many, on stderr. */
 async function reportProblems(problems: readonly RunbookProblem[], checked: readonly string[]): Promise<void> {
-  const { formatProblem } = await import('../../runbooks/index.ts');
+  const { formatProblem, problemCount } = await import('../../runbooks/loader.ts');
   const files = new Set(problems.map((p) => p.file)).size;
   const fileCount = new Set(checked.map((f) => resolve(f))).size;
   const lines = problems.map(formatProblem);
-  lines.push(
-    `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${files} of ${fileCount} policy file${fileCount === 1 ? '' : 's'}`,
-  );
-  process.stderr.write(`${lines.join('\n')}\n`);
+  const count = problemCount(problems);
+  lines.push(`${count} problem${count === 1 ? '' : 's'} in ${files} of ${fileCount} policy file${fileCount === 1 ? '' : 's'}`);
+  note(lines.join('\n'));
 }
 
 /** What `runbooks list` shows of a policy (and prints with --json). */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Worker } from '@temporalio/worker';
 import { getConfig } from '../../config/index.ts';
 import { UserError } from '../io.ts';
 
@@ -30,57 +31,60 @@ export function registerServe(program: Command): void {
       const [{ createLogger }, { installRuntime }] = await Promise.all([import('../../log.ts'), import('../../worker/runtime.ts')]);
       const log = createLogger(config);
       installRuntime(config.FIREBREAK_LOG_LEVEL, log);
-      const running: Promise<void>[] = [];
-
-      if (roles.includes('intake')) {
-        const { startIntake } = await import('../../intake/index.ts');
-        const { intakeAuthFromConfig } = await import('../../intake/auth.ts');
-        if (Object.keys(intakeAuthFromConfig(config)).length === 0) {
-          throw new UserError(
-            'the intake role needs credentials for at least one alert source: set FIREBREAK_INTAKE_<SOURCE>_TOKEN or FIREBREAK_INTAKE_<SOURCE>_HMAC_SECRET (SOURCE: FALCO, GUARDDUTY, ALERTMANAGER, GENERIC).',
-          );
-        }
-        const stop = shutdownSignal();
-        const intake = await startIntake(config, log);
-        running.push(
-          stop.then(async () => {
+      const { asStartupError, intakeListener, listening, slackListener, StartedParts } = await import('../../startup.ts');
+      const stop = shutdownSignal();
+      const started = new StartedParts(log);
+      let worker: Worker | undefined;
+      try {
+        if (roles.includes('intake')) {
+          const { startIntake } = await import('../../intake/index.ts');
+          const { intakeAuthFromConfig } = await import('../../intake/auth.ts');
+          if (Object.keys(intakeAuthFromConfig(config)).length === 0) {
+            throw new UserError(
+              'the intake role needs credentials for at least one alert source: set FIREBREAK_INTAKE_<SOURCE>_TOKEN or FIREBREAK_INTAKE_<SOURCE>_HMAC_SECRET (SOURCE: FALCO, GUARDDUTY, ALERTMANAGER, GENERIC).',
+            );
+          }
+          const intake = await listening(intakeListener(config), () => startIntake(config, log));
+          started.add('the alert intake', async () => {
             await intake.close();
             log.info('intake stopped');
-          }),
-        );
-      }
+          });
+        }
 
-      if (roles.includes('slack')) {
-        const { startSlack } = await import('../../slack/index.ts');
-        const stop = shutdownSignal();
-        const slack = await startSlack(config, log);
-        running.push(
-          stop.then(async () => {
+        if (roles.includes('slack')) {
+          const { startSlack } = await import('../../slack/index.ts');
+          const slack = await listening(slackListener(config), () => startSlack(config, log));
+          started.add('the Slack app', async () => {
             await slack.stop();
             log.info('Slack app stopped');
-          }),
-        );
-      }
+          });
+        }
 
-      if (roles.includes('worker')) {
-        const [{ createWorker }, { createActivityDeps }] = await Promise.all([import('../../worker/index.ts'), import('../../deps.ts')]);
-        const { worker, connection } = await createWorker({
-          config,
-          deps: createActivityDeps(config, log),
-          onTimelineEvent: (event, incidentId) => log.info({ incidentId, event }, `timeline ${event.type}`),
-        });
-        log.info({ taskQueue: config.FIREBREAK_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
-        running.push(
-          (async () => {
-            try {
-              await worker.run();
-            } finally {
-              await connection.close();
-            }
-            log.info('worker stopped');
-          })(),
-        );
+        if (roles.includes('worker')) {
+          const [{ createWorker }, { createActivityDeps }] = await Promise.all([import('../../worker/index.ts'), import('../../deps.ts')]);
+          // Last: a worker created but never run cannot be shut down, and keeps its connection open.
+          const created = await createWorker({
+            config,
+            deps: createActivityDeps(config, log),
+            onTimelineEvent: (event, incidentId) => log.info({ incidentId, event }, `timeline ${event.type}`),
+          });
+          started.add('the Temporal connection', () => created.connection.close());
+          worker = created.worker;
+        }
+      } catch (e) {
+        await started.stopAll();
+        throw asStartupError(e);
       }
-      await Promise.all(running);
+      try {
+        if (worker === undefined) await stop;
+        else {
+          log.info({ taskQueue: config.FIREBREAK_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker started');
+          // Resolves after SIGINT/SIGTERM, once in-flight work has drained.
+          await worker.run();
+          log.info('worker stopped');
+        }
+      } finally {
+        await started.stopAll();
+      }
     });
 }

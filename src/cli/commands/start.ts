@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { getConfig, type Config } from '../../config/index.ts';
 import { parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../start.ts';
-import { note, out, UserError } from '../io.ts';
+import { note, out, outJson, UserError } from '../io.ts';
 import { operatorIdentity, withClient } from '../client.ts';
 
 interface StartOptions {
@@ -77,7 +77,7 @@ export function registerStart(program: Command): void {
         });
         const started = await withClient((client) => startIncident(client, prepared, config.FIREBREAK_TASK_QUEUE));
         if (opts.json) {
-          out(JSON.stringify(started, null, 2));
+          outJson(started);
           return;
         }
         const { policy, mode } = prepared.input;
