@@ -57,6 +57,12 @@ export interface Alert {
    * Such an alert is stored as unrouted with these reasons, never routed.
    */
   problems?: string[];
+  /**
+   * Set with `problems` when the alert itself is invalid (an Alertmanager alert
+   * without `alertname`): its group's valid alerts are still accepted, and this
+   * one is stored as unrouted (`invalid-alert`) instead of refusing them all.
+   */
+  invalidAlert?: true;
 }
 
 /** Drops undefined and empty values so entities only list what is known. */

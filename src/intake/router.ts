@@ -117,7 +117,7 @@ export interface Route {
 /** Every runbook whose triggers match the alert, in the order the policies are given; none when a name is invalid. */
 export function routeAlert(alert: Alert, policies: readonly RunbookPolicy[]): Route[] {
   // Checked here too, not only at normalisation: the outbox may hold alerts normalised before the check existed.
-  if (nameProblems(alert).length > 0) return [];
+  if (alert.invalidAlert === true || nameProblems(alert).length > 0) return [];
   const correlationKey = correlationKeyFor(alert);
   return policies
     .filter((p) => p.triggers.some((t) => matches(alert, t)))

@@ -28,7 +28,7 @@ import { Outbox, type OutboxEntry } from './outbox.ts';
 import { incidentInputFor, routeAlert, triggerFor, type Route } from './router.ts';
 import { JsonLines } from './store.ts';
 
-export type UnroutedReason = 'no-matching-runbook' | 'resolved-without-open-incident' | 'runbook-no-longer-matches' | 'invalid-name';
+export type UnroutedReason = 'no-matching-runbook' | 'resolved-without-open-incident' | 'runbook-no-longer-matches' | 'invalid-name' | 'invalid-alert';
 
 export interface UnroutedRecord {
   storedAt: string;
@@ -69,7 +69,7 @@ export interface AlertOutcome {
   status: Alert['status'];
   incidents: IncidentOutcome[];
   unrouted?: UnroutedReason;
-  /** With `unrouted: "invalid-name"`: which names are invalid, and why. */
+  /** With `unrouted: "invalid-name"` or `"invalid-alert"`: what is wrong, and where. */
   problems?: string[];
 }
 
@@ -183,8 +183,10 @@ export class IntakeService {
   private async acceptOne(alert: Alert): Promise<AlertOutcome> {
     this.metrics.inc('firebreak_intake_alerts_received_total', { source: alert.source });
     const base = { alertId: alert.id, source: alert.source, rule: alert.rule, status: alert.status };
-    // A name that breaks its system's rule (alert.problems says which) never reaches a runbook.
-    if (alert.problems !== undefined) return { ...base, incidents: [], unrouted: await this.storeUnrouted(alert, 'invalid-name'), problems: alert.problems };
+    // An invalid alert, or a name that breaks its system's rule (alert.problems says which), never reaches a runbook.
+    if (alert.problems !== undefined) {
+      return { ...base, incidents: [], unrouted: await this.storeUnrouted(alert, alert.invalidAlert ? 'invalid-alert' : 'invalid-name'), problems: alert.problems };
+    }
     const routes = routeAlert(alert, this.o.policies);
     if (routes.length === 0) return { ...base, incidents: [], unrouted: await this.storeUnrouted(alert, 'no-matching-runbook') };
     if (alert.status === 'resolved') return this.acceptResolved(alert, base, routes);

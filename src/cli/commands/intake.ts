@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { getConfig } from '../../config/index.ts';
 import type { UnroutedRecord } from '../../intake/service.ts';
+import { printableLine } from '../../text/terminal.ts';
 import { out, UserError } from '../io.ts';
 
 const sources = ['falco', 'guardduty', 'alertmanager', 'generic'] as const;
@@ -77,6 +78,11 @@ export function registerIntake(program: Command): void {
         out(`  time        ${alert.time}`);
         out(`  entities    ${describeEntities(alert.entities as Record<string, string>)}`);
         if (Object.keys(alert.labels).length > 0) out(`  labels      ${describeEntities(alert.labels)}`);
+        if (alert.problems !== undefined) {
+          out(`Not routed: intake would store it as unrouted (${alert.invalidAlert ? 'invalid-alert' : 'invalid-name'}):`);
+          for (const p of alert.problems) out(`  ${printableLine(p)}`);
+          return;
+        }
         if (routes.length === 0) {
           out(
             alert.status === 'resolved'
