@@ -19,6 +19,7 @@ import { alertSources, type AlertSource } from './alert.ts';
 import { hasCredentials, hmacProblem, type IntakeAuth } from './auth.ts';
 import { InvalidPayloadError, normaliseBody } from './normalise.ts';
 import type { IntakeService } from './service.ts';
+import { RecordTooLargeError } from './store.ts';
 
 export const maxBodyBytes = 1024 * 1024;
 /** A body this much over the limit is not drained but the connection is cut. */
@@ -144,6 +145,10 @@ export async function startIntakeServer(o: IntakeServerOptions): Promise<IntakeS
       const outcomes = await service.accept(alerts);
       send(res, 200, { accepted: outcomes.length, alerts: outcomes });
     } catch (e) {
+      if (e instanceof RecordTooLargeError) {
+        // Retrying the same request can never succeed: not a 503.
+        return reject(req, res, source, 'too-large', 413, { message: `the alerts of this request are too large to store (${e.message}); send fewer alerts per request (Alertmanager: max_alerts)` });
+      }
       metrics.inc('firebreak_intake_alerts_failed_total', { source }, alerts.length);
       log.error({ source, err: e instanceof Error ? e.message : String(e) }, 'alert not accepted (not stored, or a resolved alert Temporal could not take); answered 503 so the sender retries');
       send(res, 503, { error: 'unavailable', message: 'could not store the alert or reach Temporal; nothing was accepted, retry' }, { 'retry-after': '5' });

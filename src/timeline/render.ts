@@ -98,7 +98,8 @@ export function renderMarkdown(r: TimelineReport): string {
     '## Summary',
     '',
     alert ? cell(`${alert.data.severity.toUpperCase()} alert from ${alert.data.source}: ${alert.data.summary}`) : '_No alert recorded._',
-    `Alerts: ${1 + ofType(ev, 'alert.repeated').length}; evidence items: ${ofType(ev, 'evidence.sealed').length}; actions: ${ofType(ev, 'action.started').length} (${ofType(ev, 'action.failed').length} failed).`,
+    // One alert.repeated event may carry many alerts; its count is the incident's total, as status shows it.
+    `Alerts: ${ofType(ev, 'alert.repeated').at(-1)?.data.count ?? 1}; evidence items: ${ofType(ev, 'evidence.sealed').length}; actions: ${ofType(ev, 'action.started').length} (${ofType(ev, 'action.failed').length} failed).`,
     '',
     '## Impact and targets',
     '',

@@ -130,7 +130,7 @@ describe('Alertmanager', () => {
     expect(r.body.alerts?.[1]).toMatchObject({ alertId: 'c41d2a8e7f603b19', unrouted: 'no-matching-runbook', incidents: [] });
     const stored: UnroutedRecord[] = await service.unrouted.list();
     expect(stored.map((s) => [s.alert.id, s.reason])).toEqual([['c41d2a8e7f603b19', 'no-matching-runbook']]);
-    expect(stored[0]?.alert.raw).toMatchObject({ receiver: 'firebreak', alert: { fingerprint: 'c41d2a8e7f603b19' } });
+    expect(stored[0]?.alert).toMatchObject({ raw: { fingerprint: 'c41d2a8e7f603b19' }, shared: { receiver: 'firebreak', groupLabels: { cluster: 'prod-eu' } } });
   });
 
   it('accepts a group with one alert lacking alertname: 200, the valid alerts open incidents, the bad one is unrouted with its reason', async () => {

@@ -115,8 +115,8 @@ export function registerIntake(program: Command): void {
     .option('--json', 'print the records as JSON, raw payloads included')
     .action(async (opts: { json?: boolean }) => {
       const config = getConfig();
-      const [{ unroutedFile }, { JsonLines }] = await Promise.all([import('../../intake/service.ts'), import('../../intake/store.ts')]);
-      const store = new JsonLines<UnroutedRecord>(unroutedFile(config.FIREBREAK_DATA_DIR));
+      const [{ unroutedFile }, { RequestLog }] = await Promise.all([import('../../intake/service.ts'), import('../../intake/store.ts')]);
+      const store = new RequestLog<Omit<UnroutedRecord, 'storedAt'>>(unroutedFile(config.FIREBREAK_DATA_DIR));
       const records = await store.list();
       if (opts.json) {
         out(JSON.stringify(records, null, 2));

@@ -66,7 +66,7 @@ function severityOf(label: string | undefined): Severity {
 }
 
 /** What can be read of an alert that is not valid, so that it is stored as unrouted with its problems. */
-function invalidAlert(value: unknown, index: number, error: z.ZodError, receivedAt: string): Alert {
+function invalidAlert(value: unknown, index: number, error: z.ZodError, receivedAt: string, group: Record<string, unknown>): Alert {
   const a = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   const rawLabels = typeof a.labels === 'object' && a.labels !== null ? (a.labels as Record<string, unknown>) : {};
   const labels = Object.fromEntries(Object.entries(rawLabels).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
@@ -82,6 +82,7 @@ function invalidAlert(value: unknown, index: number, error: z.ZodError, received
     labels,
     entities: {},
     raw: value,
+    shared: group,
     problems: error.issues.slice(0, maxListedProblems).map((i) => `${formatPath(['alerts', index, ...i.path])}: ${i.message}`),
     invalidAlert: true,
   };
@@ -94,13 +95,14 @@ export const alertmanager: SourceAdapter<AlertmanagerPayload> = {
     const { alerts, ...group } = p;
     return alerts.map((value, index): Alert => {
       const parsed = alertmanagerAlert.safeParse(value);
-      if (!parsed.success) return invalidAlert(value, index, parsed.error, receivedAt);
+      if (!parsed.success) return invalidAlert(value, index, parsed.error, receivedAt, group);
       const a = parsed.data;
       const l = a.labels;
+      const id = a.fingerprint ?? contentId(...Object.entries(l).sort().flat());
       return {
         source: 'alertmanager' as const,
         // The fingerprint identifies the alert across its firing and resolved notifications.
-        id: a.fingerprint ?? contentId(...Object.entries(l).sort().flat()),
+        id,
         time: isoTime(a.status === 'resolved' && a.endsAt !== undefined && !a.endsAt.startsWith('0001-') ? a.endsAt : a.startsAt),
         receivedAt,
         status: a.status,
@@ -120,7 +122,9 @@ export const alertmanager: SourceAdapter<AlertmanagerPayload> = {
           accessKey: l.access_key ?? l.access_key_id,
           region: l.region,
         }),
-        raw: { ...group, alert: a },
+        raw: a,
+        shared: group,
+        ...(a.status === 'firing' ? { occurrence: `${id}@${isoTime(a.startsAt)}` } : {}),
       };
     });
   },
