@@ -158,6 +158,10 @@ export class IntakeService {
   private readonly stopping = new AbortController();
   private started: Promise<void> | undefined;
 
+  private get mode(): Mode {
+    return this.o.mode ?? 'live';
+  }
+
   constructor(private readonly o: IntakeServiceOptions) {
     this.metrics = o.metrics ?? new Metrics();
     this.unrouted = new RequestLog(unroutedFile(o.dataDir), { maxBytes: o.unroutedMaxBytes ?? defaultUnroutedMaxBytes });
@@ -175,7 +179,7 @@ export class IntakeService {
       const pending = await this.outbox.open();
       if (pending.length > 0) this.o.log.warn({ alerts: pending.length }, 'delivering alerts accepted before the last stop');
       for (const entry of pending) {
-        const route = routeAlert(entry.alert, this.o.policies).find((r) => r.policy.id === entry.runbook);
+        const route = routeAlert(entry.alert, this.o.policies, this.mode).find((r) => r.policy.id === entry.runbook);
         if (route === undefined) {
           await this.storeUnrouted(entry.alert, 'runbook-no-longer-matches');
           await this.outbox.markDelivered(entry.seq);
@@ -223,7 +227,7 @@ export class IntakeService {
     const base = { alertId: alert.id, source: alert.source, rule: alert.rule, status: alert.status };
     // An invalid alert, or a name that breaks its system's rule (alert.problems says which), never reaches a runbook.
     if (alert.problems !== undefined) return { alert, base, unrouted: alert.invalidAlert ? 'invalid-alert' : 'invalid-name', routes: [], resends: [], reserved: [] };
-    const routes = routeAlert(alert, this.o.policies);
+    const routes = routeAlert(alert, this.o.policies, this.mode);
     if (routes.length === 0) return { alert, base, unrouted: 'no-matching-runbook', routes, resends: [], reserved: [] };
     if (alert.occurrence === undefined || alert.status === 'resolved') return { alert, base, routes, resends: [], reserved: [] };
     // A resend of a firing the incident already counts is answered, not counted again. Reserved at once, so concurrent resends agree.
@@ -334,7 +338,7 @@ export class IntakeService {
     const attempt = async (): Promise<Delivered> => {
       const groups = typeof this.o.groups === 'function' ? await this.o.groups() : this.o.groups;
       const input = {
-        ...withChildPolicies(incidentInputFor(entry.alert, route, { groups, mode: this.o.mode ?? 'live' }), this.o.policies),
+        ...withChildPolicies(incidentInputFor(entry.alert, route, { groups, mode: this.mode }), this.o.policies),
         incidentId: route.incidentId,
       };
       const r = await this.o.delivery.open({ workflowType: route.policy.workflow, taskQueue: this.o.taskQueue, input }, { lingerMs });

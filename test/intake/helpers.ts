@@ -111,11 +111,12 @@ export async function startTestIntake(o: {
   delivery?: (real: Delivery) => Delivery;
   /** FIREBREAK_DEFAULT_CLUSTER. */
   defaultCluster?: string;
+  mode?: IntakeServiceOptions['mode'];
 }): Promise<IntakeServer & { service: IntakeService; dataDir: string }> {
   const dataDir = o.dataDir ?? (await tempDataDir());
   const real = temporalDelivery(o.client);
   const delivery = o.delivery?.(real) ?? real;
-  const service = new IntakeService({ delivery, policies: o.policies, groups: o.groups ?? {}, taskQueue: o.taskQueue, dataDir, log: silentLog });
+  const service = new IntakeService({ delivery, policies: o.policies, groups: o.groups ?? {}, taskQueue: o.taskQueue, dataDir, log: silentLog, ...(o.mode === undefined ? {} : { mode: o.mode }) });
   await service.start();
   const server = await startIntakeServer({
     service,

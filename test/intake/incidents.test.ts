@@ -83,6 +83,20 @@ describe('a Falco alert', () => {
   });
 });
 
+describe('a dry-run intake', () => {
+  it('opens a dry-run incident with an id of its own, while a live intake opens the live one for the same alert (control)', async () => {
+    const policies = testPolicies(uniqueName('m').toLowerCase());
+    const dry = await startTestIntake({ client, taskQueue, policies: policies.all, mode: 'dry-run' });
+    const live = await startTestIntake({ client, taskQueue, policies: policies.all });
+    const body = await falcoAbout('falco/terminal-shell.json');
+    const [d, l] = [(await postAlert(dry.url, 'falco', body)).body.alerts?.[0]?.incidents[0], (await postAlert(live.url, 'falco', body)).body.alerts?.[0]?.incidents[0]];
+    expect([d?.new, l?.new]).toEqual([true, true]);
+    expect(d?.incidentId).toContain(`${policies.escape.id}.dry-run.`);
+    expect(l?.incidentId).not.toContain('dry-run');
+    expect((await client.workflow.getHandle(d!.incidentId).query(statusQuery)).mode).toBe('dry-run');
+  });
+});
+
 describe('GuardDuty findings', () => {
   it('opens a credential-compromise incident for an IAM access-key finding, targeting the key and the role', async () => {
     const { url, policies } = await intake();
