@@ -14,6 +14,10 @@
  * (`delivery: "queued"`, `new: false`) and delivered in the background, many
  * per request; an alert storm is acknowledged at disk speed. Alerts Temporal
  * could not take are retried with backoff until it does, across restarts.
+ * A resend of a firing an incident already counts (Alertmanager resends the
+ * whole group: same fingerprint and startsAt) is answered `delivery:
+ * "resend"` and not delivered again; intake remembers the firings it counted
+ * in memory, so after a restart the first resend of each is counted once more.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
