@@ -69,6 +69,13 @@ describe('firebreak route', () => {
     expect(r.stdout).toContain('No runbook matches: intake would accept it and store it as unrouted');
   });
 
+  it('says an Alertmanager alert without alertname would be stored as unrouted with its problem, while the group is accepted', async () => {
+    const r = await runFirebreak(['route', '--source', 'alertmanager', fx('alertmanager/group-with-invalid-alert.json')], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Alert 2 of 3 (alertmanager, firing, critical)');
+    expect(r.stdout).toContain('Not routed: intake would store it as unrouted (invalid-alert):\n  alerts[1].labels: expected an "alertname" label\n');
+  });
+
   it('notes on stderr that the policy names a workflow this version does not register', async () => {
     const r = await runFirebreak(['route', '--source', 'falco', fx('falco/terminal-shell.json')], env);
     expect(r.stderr).toContain('workflow "engineTestWorkflow" is not registered in this version');
