@@ -63,6 +63,13 @@ function group(alerts: AmAlert[], shared: { commonAnnotations?: Record<string, s
 const miner = 'KubePodCryptominerSuspected';
 const fingerprint = (i: number) => i.toString(16).padStart(16, '0');
 
+/** The incident's Markdown report, as `firebreak timeline --format md` renders it from the running incident, and its status. */
+async function reportOf(incidentId: string) {
+  const handle = client.workflow.getHandle(incidentId);
+  const [status, events] = [await handle.query(statusQuery), await handle.query(timelineQuery)];
+  return { status, report: renderMarkdown({ schema: timelineSchemaVersion, incidentId, source: 'query', workflowStatus: 'running', status, events, generatedAt: new Date().toISOString() }) };
+}
+
 async function bytesIn(dir: string): Promise<number> {
   const files = await readdir(path.join(dir, 'intake'));
   const sizes = await Promise.all(files.map(async (f) => (await stat(path.join(dir, 'intake', f))).size));
@@ -136,12 +143,10 @@ describe('an Alertmanager group resent on every notification and repeat interval
     expect(answers[18]?.body.alerts?.map((a) => a.incidents[0]?.delivery)).toEqual(['resend', 'resend']);
     const incidentId = answers[0]!.body.alerts![0]!.incidents[0]!.incidentId;
     const handle = client.workflow.getHandle(incidentId);
-    const status = await waitForStatus(handle, (s) => s.counts.alerts >= 2);
+    const first = await waitForStatus(handle, (s) => s.counts.alerts >= 2);
     await new Promise((r) => setTimeout(r, 1500)); // anything still queued would arrive by now
-    const events = await handle.query(timelineQuery);
-    const final = await handle.query(statusQuery);
-    expect([status.counts.alerts, final.counts.alerts]).toEqual([2, 2]);
-    const report = renderMarkdown({ schema: timelineSchemaVersion, incidentId, source: 'query', workflowStatus: 'running', status: final, events, generatedAt: new Date().toISOString() });
+    const { status, report } = await reportOf(incidentId);
+    expect([first.counts.alerts, status.counts.alerts]).toEqual([2, 2]);
     expect(report).toContain('Alerts: 2;');
   });
 
@@ -159,10 +164,8 @@ describe('an Alertmanager group resent on every notification and repeat interval
     const pod = uniqueName('miner').toLowerCase();
     const r = await postAlert(url, 'alertmanager', group([0, 1, 2, 3].map((i) => ({ alertname: miner, pod, fingerprint: fingerprint(30 + i) }))));
     const incidentId = r.body.alerts![0]!.incidents[0]!.incidentId;
-    const handle = client.workflow.getHandle(incidentId);
-    const status = await waitForStatus(handle, (s) => s.counts.alerts === 4);
-    const events = await handle.query(timelineQuery);
-    const report = renderMarkdown({ schema: timelineSchemaVersion, incidentId, source: 'query', workflowStatus: 'running', status, events, generatedAt: new Date().toISOString() });
+    await waitForStatus(client.workflow.getHandle(incidentId), (s) => s.counts.alerts === 4);
+    const { status, report } = await reportOf(incidentId);
     expect(report).toContain(`Alerts: ${status.counts.alerts};`);
   });
 });
