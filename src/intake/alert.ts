@@ -49,14 +49,33 @@ export interface Alert {
   entities: AlertEntities;
   /** A correlation key the sender chose (generic alerts only); otherwise derived from the entities. */
   correlationKey?: string;
-  /** The payload as received (for Alertmanager: the one alert of the group, plus the group's fields). */
+  /** The payload as received (for Alertmanager: the one alert of the group; the group's fields are in `shared`). */
   raw: unknown;
+  /**
+   * Fields every alert of the request shares (Alertmanager's receiver,
+   * groupLabels, commonLabels, commonAnnotations, externalURL…): the same
+   * object for each, stored once per request.
+   */
+  shared?: Record<string, unknown>;
+  /**
+   * One firing of the alert, for sources that resend what they already sent
+   * (Alertmanager: fingerprint + startsAt, on every group notification and
+   * repeat interval). A resend is the same firing and is counted once; a new
+   * startsAt is a new firing.
+   */
+  occurrence?: string;
   /**
    * Why the alert must not be routed, set at normalisation: names that break
    * their system's rule (a pod named `..`, an access key id that is not one).
    * Such an alert is stored as unrouted with these reasons, never routed.
    */
   problems?: string[];
+  /**
+   * Set with `problems` when the alert itself is invalid (an Alertmanager alert
+   * without `alertname`): its group's valid alerts are still accepted, and this
+   * one is stored as unrouted (`invalid-alert`) instead of refusing them all.
+   */
+  invalidAlert?: true;
 }
 
 /** Drops undefined and empty values so entities only list what is known. */
@@ -66,4 +85,10 @@ export function compactEntities(e: { [K in keyof AlertEntities]?: string | null 
     if (typeof v === 'string' && v.trim() !== '') out[k as keyof AlertEntities] = v.trim();
   }
   return out;
+}
+
+/** The alert without the fields its request shares (stored once per request, see RequestLine). */
+export function withoutShared(alert: Alert): Alert {
+  const { shared: _shared, ...own } = alert;
+  return own;
 }

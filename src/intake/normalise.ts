@@ -1,7 +1,10 @@
 import type { z } from 'zod';
 import type { Alert, AlertSource } from './alert.ts';
 import { nameProblems } from './router.ts';
+import { formatPath, maxListedProblems } from './sources/common.ts';
 import { adapters } from './sources/index.ts';
+
+export { formatPath, maxListedProblems };
 
 export interface PayloadProblem {
   /** Field path such as `detail.resource.accessKeyDetails.accessKeyId` or `alerts[0].labels`; '' for the whole body. */
@@ -9,8 +12,6 @@ export interface PayloadProblem {
   message: string;
 }
 
-/** How many problems a refusal lists; the rest are counted, so a hostile payload cannot make a huge answer. */
-export const maxListedProblems = 20;
 /** Deeper nesting is refused before validation: storing it would overflow JSON.stringify's stack. */
 export const maxPayloadDepth = 64;
 /**
@@ -38,12 +39,6 @@ export class InvalidPayloadError extends Error {
     this.problems = listed;
     this.omitted = omitted;
   }
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
-    .join('');
 }
 
 function problemsOf(error: z.ZodError): PayloadProblem[] {

@@ -12,8 +12,8 @@
  * `open()` compacts both files to what is still pending.
  */
 import { join, resolve } from 'node:path';
-import type { Alert } from './alert.ts';
-import { JsonLines } from './store.ts';
+import { withoutShared, type Alert } from './alert.ts';
+import { JsonLines, serialise } from './store.ts';
 
 export interface OutboxEntry {
   seq: number;
@@ -24,8 +24,13 @@ export interface OutboxEntry {
   alert: Alert;
 }
 
+/** The entries one request added, written as one line (all or none). */
+interface OutboxLine {
+  entries: OutboxEntry[];
+}
+
 export class Outbox {
-  private readonly entries: JsonLines<OutboxEntry>;
+  private readonly entries: JsonLines<OutboxEntry | OutboxLine>;
   private readonly delivered: JsonLines<{ seq: number }>;
   private nextSeq = 1;
   private readonly inFlight = new Set<number>();
@@ -41,7 +46,7 @@ export class Outbox {
   open(): Promise<OutboxEntry[]> {
     this.opened ??= (async () => {
       const done = new Set((await this.delivered.list()).map((d) => d.seq));
-      const pending = (await this.entries.list()).filter((e) => !done.has(e.seq));
+      const pending = (await this.entries.list()).flatMap((l) => ('entries' in l ? l.entries : [l])).filter((e) => !done.has(e.seq));
       this.nextSeq = Math.max(0, ...pending.map((e) => e.seq)) + 1;
       await this.entries.replace(pending);
       await this.delivered.replace([]);
@@ -51,13 +56,31 @@ export class Outbox {
     return this.opened;
   }
 
-  /** Stores an accepted alert; resolves once it is on the disk. */
-  async add(entry: Omit<OutboxEntry, 'seq' | 'storedAt'>): Promise<OutboxEntry> {
+  /**
+   * The line that stores one request's accepted alerts, and its entries:
+   * serialised (or RecordTooLargeError) before anything is written. The raw
+   * payload stays out: delivery needs only the normalised alert.
+   */
+  async prepare(entries: readonly Omit<OutboxEntry, 'seq' | 'storedAt'>[], storedAt: string): Promise<{ line: string; entries: OutboxEntry[] }> {
     await this.open();
-    const stored: OutboxEntry = { seq: this.nextSeq++, storedAt: new Date().toISOString(), ...entry };
-    this.inFlight.add(stored.seq);
-    await this.entries.append(stored);
-    return stored;
+    const stored = entries.map((e): OutboxEntry => ({ seq: this.nextSeq++, storedAt, ...e, alert: { ...withoutShared(e.alert), raw: undefined } }));
+    return { line: serialise({ entries: stored }), entries: stored };
+  }
+
+  /** Writes a prepared line; resolves once it is on the disk. */
+  async write(prepared: { line: string; entries: OutboxEntry[] }): Promise<void> {
+    for (const e of prepared.entries) this.inFlight.add(e.seq);
+    try {
+      await this.entries.appendLine(prepared.line);
+    } catch (e) {
+      for (const entry of prepared.entries) this.inFlight.delete(entry.seq);
+      throw e;
+    }
+  }
+
+  /** Takes back a written line whose request was answered 503: its entries are never delivered. */
+  async retract(entries: readonly OutboxEntry[]): Promise<void> {
+    await Promise.all(entries.map((e) => this.markDelivered(e.seq)));
   }
 
   /** Marks an entry delivered: it is not delivered again after a restart. */

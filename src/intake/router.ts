@@ -5,7 +5,7 @@
  * `firebreak route` and the server decide alike.
  */
 import { awsAccountIdProblem, dnsLabelProblem, namespaceProblem, podNameProblem, targetIdProblem } from '../../domain/names.ts';
-import type { IncidentInput, Target, TriggerInfo } from '../../workflows/engine/types.ts';
+import type { IncidentInput, Mode, Target, TriggerInfo } from '../../workflows/engine/types.ts';
 import { correlationKeyForTargets, incidentIdFor } from '../incidents.ts';
 import type { AlertMatcher, RunbookPolicy } from '../runbooks/schema.ts';
 import { severityRank, type Alert } from './alert.ts';
@@ -114,17 +114,21 @@ export interface Route {
   targets: Target[];
 }
 
-/** Every runbook whose triggers match the alert, in the order the policies are given; none when a name is invalid. */
-export function routeAlert(alert: Alert, policies: readonly RunbookPolicy[]): Route[] {
+/**
+ * Every runbook whose triggers match the alert, in the order the policies are
+ * given; none when a name is invalid. `mode` is part of the incident's
+ * identity: a dry-run intake opens dry-run incidents, never joins live ones.
+ */
+export function routeAlert(alert: Alert, policies: readonly RunbookPolicy[], mode: Mode = 'live'): Route[] {
   // Checked here too, not only at normalisation: the outbox may hold alerts normalised before the check existed.
-  if (nameProblems(alert).length > 0) return [];
+  if (alert.invalidAlert === true || nameProblems(alert).length > 0) return [];
   const correlationKey = correlationKeyFor(alert);
   return policies
     .filter((p) => p.triggers.some((t) => matches(alert, t)))
     .map((policy) => ({
       policy,
       correlationKey,
-      incidentId: incidentIdFor(policy.id, correlationKey),
+      incidentId: incidentIdFor(policy.id, correlationKey, mode),
       autoContainSteps: [...new Set(policy.autoContain.filter((r) => matches(alert, r.when)).flatMap((r) => r.steps))],
       targets: targetsFor(alert),
     }));

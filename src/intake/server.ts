@@ -10,7 +10,8 @@
  * credentials are present and, for a bearer token, right (401), the content
  * type is JSON (415), the body is at most 1 MiB (413), an HMAC signature
  * matches the raw body (401), the payload is valid (400, with zod field paths:
- * the first 20, and how many more).
+ * the first 20, and how many more). A request must arrive, headers and
+ * body, within 30 s (408 otherwise).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,7 @@ import { alertSources, type AlertSource } from './alert.ts';
 import { hasCredentials, hmacProblem, type IntakeAuth } from './auth.ts';
 import { InvalidPayloadError, normaliseBody } from './normalise.ts';
 import type { IntakeService } from './service.ts';
+import { RecordTooLargeError } from './store.ts';
 
 export const maxBodyBytes = 1024 * 1024;
 /** A body this much over the limit is not drained but the connection is cut. */
@@ -35,7 +37,11 @@ export interface IntakeServerOptions {
   now?: () => number;
   /** FIREBREAK_DEFAULT_CLUSTER: the cluster of an alert that names none (see normalise.ts). */
   defaultCluster?: string | undefined;
+  /** How long a request may take to arrive, headers and body (default 30 s; Node's own is 5 minutes). */
+  requestTimeoutMs?: number;
 }
+
+export const defaultRequestTimeoutMs = 30_000;
 
 export interface IntakeServer {
   /** Base URL, e.g. http://127.0.0.1:8080 */
@@ -47,6 +53,8 @@ export interface IntakeServer {
 type Rejection = 'unauthorized' | 'too-large' | 'unsupported-media-type' | 'invalid';
 
 class BodyTooLarge extends Error {}
+/** The client closed the connection (or timed out) before its body had arrived: nothing to answer. */
+class BodyIncomplete extends Error {}
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -76,9 +84,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (!tooLarge) chunks.push(chunk);
     });
     req.on('end', () => (tooLarge ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
+    req.on('error', () => reject(tooLarge ? new BodyTooLarge() : new BodyIncomplete()));
     req.on('close', () => {
       if (tooLarge) reject(new BodyTooLarge());
+      else if (!req.complete) reject(new BodyIncomplete());
     });
   });
 }
@@ -124,6 +133,11 @@ export async function startIntakeServer(o: IntakeServerOptions): Promise<IntakeS
       body = await readBody(req, maxBodyBytes);
     } catch (e) {
       if (e instanceof BodyTooLarge) return reject(req, res, source, 'too-large', 413, tooLarge);
+      if (e instanceof BodyIncomplete) {
+        // A sender's own doing (it gave up, or was slower than the request timeout): it retries; not an intake error.
+        log.info({ source, remote: req.socket.remoteAddress }, 'the request ended before its body arrived (the client closed it, or it took longer than the request timeout); nothing was accepted');
+        return;
+      }
       throw e;
     }
     const problem = auth === undefined ? 'no credentials' : hmacProblem(auth, req.headers, body, now());
@@ -144,6 +158,10 @@ export async function startIntakeServer(o: IntakeServerOptions): Promise<IntakeS
       const outcomes = await service.accept(alerts);
       send(res, 200, { accepted: outcomes.length, alerts: outcomes });
     } catch (e) {
+      if (e instanceof RecordTooLargeError) {
+        // Retrying the same request can never succeed: not a 503.
+        return reject(req, res, source, 'too-large', 413, { message: `the alerts of this request are too large to store (${e.message}); send fewer alerts per request (Alertmanager: max_alerts)` });
+      }
       metrics.inc('firebreak_intake_alerts_failed_total', { source }, alerts.length);
       log.error({ source, err: e instanceof Error ? e.message : String(e) }, 'alert not accepted (not stored, or a resolved alert Temporal could not take); answered 503 so the sender retries');
       send(res, 503, { error: 'unavailable', message: 'could not store the alert or reach Temporal; nothing was accepted, retry' }, { 'retry-after': '5' });
@@ -177,13 +195,18 @@ export async function startIntakeServer(o: IntakeServerOptions): Promise<IntakeS
     }
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      log.error({ err: e instanceof Error ? e.message : String(e) }, 'intake request failed');
-      if (!res.headersSent) send(res, 500, { error: 'internal' });
-      else res.destroy();
-    });
-  });
+  const requestTimeout = o.requestTimeoutMs ?? defaultRequestTimeoutMs;
+  const server = createServer(
+    // A slow sender holds a connection at most this long (answered 408), also when authenticated.
+    { requestTimeout, headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.min(1000, requestTimeout) },
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        log.error({ err: e instanceof Error ? e.message : String(e) }, 'intake request failed');
+        if (!res.headersSent) send(res, 500, { error: 'internal' });
+        else res.destroy();
+      });
+    },
+  );
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, rejectListen) => {
     server.once('error', rejectListen);

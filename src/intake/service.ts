@@ -14,7 +14,12 @@
  * (`delivery: "queued"`, `new: false`) and delivered in the background, many
  * per request; an alert storm is acknowledged at disk speed. Alerts Temporal
  * could not take are retried with backoff until it does, across restarts.
+ * A resend of a firing an incident already counts (Alertmanager resends the
+ * whole group: same fingerprint and startsAt) is answered `delivery:
+ * "resend"` and not delivered again; intake remembers the firings it counted
+ * in memory, so after a restart the first resend of each is counted once more.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -26,9 +31,9 @@ import { withChildPolicies } from '../incidents.ts';
 import { Metrics } from './metrics.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
 import { incidentInputFor, routeAlert, triggerFor, type Route } from './router.ts';
-import { JsonLines } from './store.ts';
+import { RequestLog } from './store.ts';
 
-export type UnroutedReason = 'no-matching-runbook' | 'resolved-without-open-incident' | 'runbook-no-longer-matches' | 'invalid-name';
+export type UnroutedReason = 'no-matching-runbook' | 'resolved-without-open-incident' | 'runbook-no-longer-matches' | 'invalid-name' | 'invalid-alert';
 
 export interface UnroutedRecord {
   storedAt: string;
@@ -50,9 +55,10 @@ export interface IncidentOutcome {
   /**
    * For a firing alert: `delivered` — Temporal has it; `queued` — it is on the
    * disk and being delivered (the incident is known to be open, or Temporal
-   * did not answer in time).
+   * did not answer in time); `resend` — the incident already counts this
+   * firing (Alertmanager resends every alert of a group), so it is not counted again.
    */
-  delivery?: 'delivered' | 'queued';
+  delivery?: 'delivered' | 'queued' | 'resend';
   /** For a firing alert: whether this alert opened the incident (false: it joined the open one); absent when not yet known. */
   new?: boolean;
   /** For a firing alert: the incident's run (the same for every alert that joined it); absent when not yet known. */
@@ -69,7 +75,7 @@ export interface AlertOutcome {
   status: Alert['status'];
   incidents: IncidentOutcome[];
   unrouted?: UnroutedReason;
-  /** With `unrouted: "invalid-name"`: which names are invalid, and why. */
+  /** With `unrouted: "invalid-name"` or `"invalid-alert"`: what is wrong, and where. */
   problems?: string[];
 }
 
@@ -94,6 +100,26 @@ export interface IntakeServiceOptions {
   log: Logger;
   mode?: Mode;
   metrics?: Metrics;
+  /** The unrouted store's bound: past it, the oldest records are dropped (default 32 MiB). */
+  unroutedMaxBytes?: number;
+}
+
+/** The unrouted store keeps its newest records within this many bytes (see JsonLines' maxBytes). */
+export const defaultUnroutedMaxBytes = 32 * 1024 * 1024;
+/** How many counted firings intake remembers to recognise resends (about 100 bytes each). */
+const maxRememberedFirings = 100_000;
+
+/** One alert of a request: where it goes, decided before anything is written. */
+interface Plan {
+  alert: Alert;
+  base: Omit<AlertOutcome, 'incidents'>;
+  unrouted?: UnroutedReason;
+  /** The incidents it is delivered to (resends left out). */
+  routes: Route[];
+  /** The incidents that already count this firing. */
+  resends: Route[];
+  /** Keys of `seen` this request added (released when it is not stored). */
+  reserved: string[];
 }
 
 /** How long Temporal's word that an incident is open is trusted without asking again. */
@@ -126,18 +152,24 @@ interface Delivered {
 
 export class IntakeService {
   readonly metrics: Metrics;
-  readonly unrouted: JsonLines<UnroutedRecord>;
-  readonly archive: JsonLines<ArchivedAlert>;
+  readonly unrouted: RequestLog<Omit<UnroutedRecord, 'storedAt'>>;
+  readonly archive: RequestLog<Omit<ArchivedAlert, 'storedAt'>>;
+  /** Firings (incident + occurrence) already counted, oldest first: a resend of one is not counted again. */
+  private readonly seen = new Set<string>();
   readonly outbox: Outbox;
   /** Incidents Temporal recently confirmed open: id → run and when. Bounded. */
   private readonly openIncidents = new Map<string, { runId: string; confirmedAt: number }>();
   private readonly stopping = new AbortController();
   private started: Promise<void> | undefined;
 
+  private get mode(): Mode {
+    return this.o.mode ?? 'live';
+  }
+
   constructor(private readonly o: IntakeServiceOptions) {
     this.metrics = o.metrics ?? new Metrics();
-    this.unrouted = new JsonLines(unroutedFile(o.dataDir));
-    this.archive = new JsonLines(archiveFile(o.dataDir));
+    this.unrouted = new RequestLog(unroutedFile(o.dataDir), { maxBytes: o.unroutedMaxBytes ?? defaultUnroutedMaxBytes });
+    this.archive = new RequestLog(archiveFile(o.dataDir));
     this.outbox = new Outbox(o.dataDir);
     this.metrics.gauge('firebreak_intake_outbox_pending', () => this.outbox.pending);
   }
@@ -151,7 +183,7 @@ export class IntakeService {
       const pending = await this.outbox.open();
       if (pending.length > 0) this.o.log.warn({ alerts: pending.length }, 'delivering alerts accepted before the last stop');
       for (const entry of pending) {
-        const route = routeAlert(entry.alert, this.o.policies).find((r) => r.policy.id === entry.runbook);
+        const route = routeAlert(entry.alert, this.o.policies, this.mode).find((r) => r.policy.id === entry.runbook);
         if (route === undefined) {
           await this.storeUnrouted(entry.alert, 'runbook-no-longer-matches');
           await this.outbox.markDelivered(entry.seq);
@@ -175,29 +207,120 @@ export class IntakeService {
     await Promise.all([this.outbox.close(), this.unrouted.close(), this.archive.close()]);
   }
 
+  /**
+   * Accepts the alerts of one request. Everything the request stores is
+   * written before the answer, each file's part as one line, and shared fields
+   * once: a request answered 503 leaves nothing behind (what was written is
+   * retracted), and one that can never be stored is refused with
+   * RecordTooLargeError before anything is written.
+   */
   async accept(alerts: readonly Alert[]): Promise<AlertOutcome[]> {
     await this.start();
-    return Promise.all(alerts.map((a) => this.acceptOne(a)));
+    const plans = alerts.map((alert) => this.plan(alert));
+    try {
+      return await this.store(plans);
+    } catch (e) {
+      for (const plan of plans) for (const key of plan.reserved) this.seen.delete(key);
+      throw e;
+    }
   }
 
-  private async acceptOne(alert: Alert): Promise<AlertOutcome> {
+  /** What to do with one alert, decided without I/O. */
+  private plan(alert: Alert): Plan {
     this.metrics.inc('firebreak_intake_alerts_received_total', { source: alert.source });
     const base = { alertId: alert.id, source: alert.source, rule: alert.rule, status: alert.status };
-    // A name that breaks its system's rule (alert.problems says which) never reaches a runbook.
-    if (alert.problems !== undefined) return { ...base, incidents: [], unrouted: await this.storeUnrouted(alert, 'invalid-name'), problems: alert.problems };
-    const routes = routeAlert(alert, this.o.policies);
-    if (routes.length === 0) return { ...base, incidents: [], unrouted: await this.storeUnrouted(alert, 'no-matching-runbook') };
-    if (alert.status === 'resolved') return this.acceptResolved(alert, base, routes);
-
-    const archived = this.archive.append({ storedAt: new Date().toISOString(), incidents: routes.map((r) => r.incidentId), alert });
-    const incidents = await Promise.all(routes.map((route) => this.acceptFiring(alert, route)));
-    await archived;
-    return { ...base, incidents };
+    // An invalid alert, or a name that breaks its system's rule (alert.problems says which), never reaches a runbook.
+    if (alert.problems !== undefined) return { alert, base, unrouted: alert.invalidAlert ? 'invalid-alert' : 'invalid-name', routes: [], resends: [], reserved: [] };
+    const routes = routeAlert(alert, this.o.policies, this.mode);
+    if (routes.length === 0) return { alert, base, unrouted: 'no-matching-runbook', routes, resends: [], reserved: [] };
+    if (alert.occurrence === undefined || alert.status === 'resolved') return { alert, base, routes, resends: [], reserved: [] };
+    // A resend of a firing the incident already counts is answered, not counted again. Reserved at once, so concurrent resends agree.
+    const fresh: Route[] = [];
+    const resends: Route[] = [];
+    const reserved: string[] = [];
+    for (const route of routes) {
+      const key = `${route.incidentId}\0${alert.occurrence}`;
+      if (this.seen.has(key)) resends.push(route);
+      else {
+        this.seen.add(key);
+        reserved.push(key);
+        fresh.push(route);
+      }
+    }
+    if (this.seen.size > maxRememberedFirings) for (const key of [...this.seen].slice(0, this.seen.size - maxRememberedFirings)) this.seen.delete(key);
+    return { alert, base, routes: fresh, resends, reserved };
   }
 
-  private async acceptFiring(alert: Alert, route: Route): Promise<IncidentOutcome> {
+  private async store(plans: Plan[]): Promise<AlertOutcome[]> {
+    const storedAt = new Date().toISOString();
+    const request = randomUUID();
+    // Resolved alerts go to Temporal first: if it cannot be reached, nothing has been written yet.
+    const resolved = new Map<Plan, IncidentOutcome[]>();
+    for (const plan of plans) {
+      if (plan.unrouted !== undefined || plan.alert.status !== 'resolved') continue;
+      const incidents = await this.resolveOn(plan.alert, plan.routes);
+      resolved.set(plan, incidents);
+      if (!incidents.some((i) => i.recorded === true)) plan.unrouted = 'resolved-without-open-incident';
+    }
+    const unrouted = plans.flatMap((p) => (p.unrouted === undefined ? [] : [{ reason: p.unrouted, alert: p.alert }]));
+    const archived = plans.flatMap((p) => {
+      if (p.unrouted !== undefined) return [];
+      const incidents = p.alert.status === 'resolved' ? resolved.get(p)!.filter((i) => i.recorded === true).map((i) => i.incidentId) : p.routes.map((r) => r.incidentId);
+      return incidents.length === 0 ? [] : [{ incidents, alert: p.alert }];
+    });
+    const firing = plans.flatMap((p) => (p.unrouted === undefined && p.alert.status === 'firing' ? p.routes.map((route) => ({ plan: p, route })) : []));
+    // Serialised first: a request too large to store is refused before anything is written.
+    const outbox = await this.outbox.prepare(firing.map(({ plan, route }) => ({ runbook: route.policy.id, incidentId: route.incidentId, alert: plan.alert })), storedAt);
+    const lines = {
+      unrouted: unrouted.length === 0 ? undefined : RequestLog.line(request, storedAt, unrouted),
+      archive: archived.length === 0 ? undefined : RequestLog.line(request, storedAt, archived),
+    };
+    await this.writeAll(request, outbox, lines);
+    for (const u of unrouted) this.metrics.inc('firebreak_intake_alerts_unrouted_total', { source: u.alert.source, reason: u.reason });
+
+    const delivering = new Map(firing.map(({ plan, route }, i) => [`${plans.indexOf(plan)}\0${route.incidentId}`, this.acceptFiring(outbox.entries[i]!, route)]));
+    return Promise.all(
+      plans.map(async (p, index): Promise<AlertOutcome> => {
+        if (p.unrouted !== undefined) {
+          const incidents = resolved.get(p) ?? [];
+          return { ...p.base, incidents, unrouted: p.unrouted, ...(p.alert.problems === undefined ? {} : { problems: p.alert.problems }) };
+        }
+        if (p.alert.status === 'resolved') return { ...p.base, incidents: resolved.get(p)! };
+        const fresh = await Promise.all(p.routes.map((route) => delivering.get(`${index}\0${route.incidentId}`)!));
+        return { ...p.base, incidents: [...fresh, ...p.resends.map((route) => this.resent(route))] };
+      }),
+    );
+  }
+
+  /** Writes a request's lines; when one write fails, takes back those that succeeded, then throws. */
+  private async writeAll(request: string, outbox: Awaited<ReturnType<Outbox['prepare']>>, lines: { unrouted: string | undefined; archive: string | undefined }): Promise<void> {
+    const writes = [
+      outbox.entries.length === 0 ? undefined : { write: () => this.outbox.write(outbox), retract: () => this.outbox.retract(outbox.entries) },
+      lines.unrouted === undefined ? undefined : { write: () => this.unrouted.write(lines.unrouted!), retract: () => this.unrouted.retract(request) },
+      lines.archive === undefined ? undefined : { write: () => this.archive.write(lines.archive!), retract: () => this.archive.retract(request) },
+    ].filter((w) => w !== undefined);
+    const results = await Promise.allSettled(writes.map((w) => w.write()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed === undefined) return;
+    await Promise.allSettled(writes.filter((_, i) => results[i]!.status === 'fulfilled').map((w) => w.retract()));
+    throw failed.reason;
+  }
+
+  private resent(route: Route): IncidentOutcome {
+    const open = this.openIncidents.get(route.incidentId);
+    return {
+      runbook: route.policy.id,
+      incidentId: route.incidentId,
+      correlationKey: route.correlationKey,
+      delivery: 'resend',
+      new: false,
+      ...(open === undefined ? {} : { runId: open.runId }),
+      autoContain: [],
+    };
+  }
+
+  private async acceptFiring(entry: OutboxEntry, route: Route): Promise<IncidentOutcome> {
     const common = { runbook: route.policy.id, incidentId: route.incidentId, correlationKey: route.correlationKey };
-    const entry = await this.outbox.add({ runbook: route.policy.id, incidentId: route.incidentId, alert });
     const open = this.openIncidents.get(route.incidentId);
     const known = open !== undefined && Date.now() - open.confirmedAt < openIncidentTrustMs;
     const delivering = this.deliver(entry, route, known ? queuedLingerMs : 0);
@@ -219,7 +342,7 @@ export class IntakeService {
     const attempt = async (): Promise<Delivered> => {
       const groups = typeof this.o.groups === 'function' ? await this.o.groups() : this.o.groups;
       const input = {
-        ...withChildPolicies(incidentInputFor(entry.alert, route, { groups, mode: this.o.mode ?? 'live' }), this.o.policies),
+        ...withChildPolicies(incidentInputFor(entry.alert, route, { groups, mode: this.mode }), this.o.policies),
         incidentId: route.incidentId,
       };
       const r = await this.o.delivery.open({ workflowType: route.policy.workflow, taskQueue: this.o.taskQueue, input }, { lingerMs });
@@ -275,21 +398,19 @@ export class IntakeService {
     }
   }
 
-  private async acceptResolved(alert: Alert, base: Omit<AlertOutcome, 'incidents'>, routes: Route[]): Promise<AlertOutcome> {
+  private async resolveOn(alert: Alert, routes: Route[]): Promise<IncidentOutcome[]> {
     const incidents: IncidentOutcome[] = [];
     for (const route of routes) {
       const recorded = await this.o.delivery.resolve(route.incidentId, triggerFor(alert));
       if (recorded) this.metrics.inc('firebreak_intake_alerts_resolved_total', { runbook: route.policy.id });
       incidents.push({ runbook: route.policy.id, incidentId: route.incidentId, correlationKey: route.correlationKey, recorded, autoContain: [] });
     }
-    const delivered = incidents.filter((i) => i.recorded === true).map((i) => i.incidentId);
-    if (delivered.length === 0) return { ...base, incidents, unrouted: await this.storeUnrouted(alert, 'resolved-without-open-incident') };
-    await this.archive.append({ storedAt: new Date().toISOString(), incidents: delivered, alert });
-    return { ...base, incidents };
+    return incidents;
   }
 
   private async storeUnrouted(alert: Alert, reason: UnroutedReason): Promise<UnroutedReason> {
-    await this.unrouted.append({ storedAt: new Date().toISOString(), reason, alert });
+    const storedAt = new Date().toISOString();
+    await this.unrouted.write(RequestLog.line(randomUUID(), storedAt, [{ reason, alert }]));
     this.metrics.inc('firebreak_intake_alerts_unrouted_total', { source: alert.source, reason });
     return reason;
   }

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterAll } from 'vitest';
 import type { AlertSource } from '../../src/intake/alert.ts';
 import type { IntakeAuth } from '../../src/intake/auth.ts';
@@ -111,18 +111,22 @@ export async function startTestIntake(o: {
   delivery?: (real: Delivery) => Delivery;
   /** FIREBREAK_DEFAULT_CLUSTER. */
   defaultCluster?: string;
+  mode?: IntakeServiceOptions['mode'];
+  log?: Logger;
+  requestTimeoutMs?: number;
 }): Promise<IntakeServer & { service: IntakeService; dataDir: string }> {
   const dataDir = o.dataDir ?? (await tempDataDir());
   const real = temporalDelivery(o.client);
   const delivery = o.delivery?.(real) ?? real;
-  const service = new IntakeService({ delivery, policies: o.policies, groups: o.groups ?? {}, taskQueue: o.taskQueue, dataDir, log: silentLog });
+  const service = new IntakeService({ delivery, policies: o.policies, groups: o.groups ?? {}, taskQueue: o.taskQueue, dataDir, log: silentLog, ...(o.mode === undefined ? {} : { mode: o.mode }) });
   await service.start();
   const server = await startIntakeServer({
     service,
     auth: o.auth ?? bearerAuth,
     ready: o.ready ?? real.ping,
-    log: silentLog,
+    log: o.log ?? silentLog,
     host: '127.0.0.1',
+    ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
     port: 0,
     ...(o.now === undefined ? {} : { now: o.now }),
     defaultCluster: o.defaultCluster,

@@ -83,6 +83,20 @@ describe('a Falco alert', () => {
   });
 });
 
+describe('a dry-run intake', () => {
+  it('opens a dry-run incident with an id of its own, while a live intake opens the live one for the same alert (control)', async () => {
+    const policies = testPolicies(uniqueName('m').toLowerCase());
+    const dry = await startTestIntake({ client, taskQueue, policies: policies.all, mode: 'dry-run' });
+    const live = await startTestIntake({ client, taskQueue, policies: policies.all });
+    const body = await falcoAbout('falco/terminal-shell.json');
+    const [d, l] = [(await postAlert(dry.url, 'falco', body)).body.alerts?.[0]?.incidents[0], (await postAlert(live.url, 'falco', body)).body.alerts?.[0]?.incidents[0]];
+    expect([d?.new, l?.new]).toEqual([true, true]);
+    expect(d?.incidentId).toContain(`${policies.escape.id}.dry-run.`);
+    expect(l?.incidentId).not.toContain('dry-run');
+    expect((await client.workflow.getHandle(d!.incidentId).query(statusQuery)).mode).toBe('dry-run');
+  });
+});
+
 describe('GuardDuty findings', () => {
   it('opens a credential-compromise incident for an IAM access-key finding, targeting the key and the role', async () => {
     const { url, policies } = await intake();
@@ -130,7 +144,29 @@ describe('Alertmanager', () => {
     expect(r.body.alerts?.[1]).toMatchObject({ alertId: 'c41d2a8e7f603b19', unrouted: 'no-matching-runbook', incidents: [] });
     const stored: UnroutedRecord[] = await service.unrouted.list();
     expect(stored.map((s) => [s.alert.id, s.reason])).toEqual([['c41d2a8e7f603b19', 'no-matching-runbook']]);
-    expect(stored[0]?.alert.raw).toMatchObject({ receiver: 'firebreak', alert: { fingerprint: 'c41d2a8e7f603b19' } });
+    expect(stored[0]?.alert).toMatchObject({ raw: { fingerprint: 'c41d2a8e7f603b19' }, shared: { receiver: 'firebreak', groupLabels: { cluster: 'prod-eu' } } });
+  });
+
+  it('accepts a group with one alert lacking alertname: 200, the valid alerts open incidents, the bad one is unrouted with its reason', async () => {
+    const { url, service, policies } = await intake();
+    const r = await postAlert(url, 'alertmanager', await fixture('alertmanager/group-with-invalid-alert.json'));
+    expect(r.status).toBe(200);
+    const [first, bad, third] = r.body.alerts ?? [];
+    expect(first?.incidents[0]).toMatchObject({ runbook: policies.miner.id, new: true, correlationKey: 'prod-eu:batch:report-worker-5c9f7-qz8lm' });
+    expect(third?.incidents[0]).toMatchObject({ runbook: policies.miner.id, new: true, correlationKey: 'prod-eu:batch:report-worker-5c9f7-m8n3v' });
+    expect(bad).toMatchObject({ alertId: 'e09a7c3b5d1f2468', unrouted: 'invalid-alert', incidents: [], problems: ['alerts[1].labels: expected an "alertname" label'] });
+    const stored = await service.unrouted.list();
+    expect(stored.map((s) => [s.alert.id, s.reason, s.alert.problems])).toEqual([['e09a7c3b5d1f2468', 'invalid-alert', ['alerts[1].labels: expected an "alertname" label']]]);
+  });
+
+  it('still refuses a notification that is not Alertmanager\'s webhook at all (control): 400, nothing stored', async () => {
+    const { url, service } = await intake();
+    const payload = await fixtureJson('alertmanager/group-with-invalid-alert.json');
+    delete payload.version;
+    const r = await postAlert(url, 'alertmanager', JSON.stringify(payload));
+    expect(r.status).toBe(400);
+    expect(r.body.problems?.map((p) => p.path)).toEqual(['version']);
+    expect(await service.unrouted.list()).toEqual([]);
   });
 
   it('stores a resolved alert with no open incident as unrouted instead of dropping it', async () => {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/intake/alert.ts';
-import { normaliseBody } from '../../src/intake/normalise.ts';
+import path from 'node:path';
+import { normaliseBody, normalisePayload } from '../../src/intake/normalise.ts';
 import { correlationKeyFor, matches, routeAlert } from '../../src/intake/router.ts';
+import { shippedPolicy } from '../support/policies.ts';
 import { fixture, testPolicies } from './helpers.ts';
+
+const runbooksDir = path.join(import.meta.dirname, '..', '..', 'runbooks');
 
 const receivedAt = '2026-11-28T15:00:00.000Z';
 const { escape, credentials, miner, all } = testPolicies('router');
@@ -37,6 +41,32 @@ describe('routing by policy triggers', () => {
   it('does not match a Falco alert below the trigger\'s minimum severity', async () => {
     const alert = { ...(await alertOf('falco', 'falco/terminal-shell.json')), severity: 'info' as const };
     expect(matches(alert, { source: 'falco', rules: ['Terminal shell in container'], minSeverity: 'low' })).toBe(false);
+  });
+});
+
+describe('the shipped policies (runbooks/*.yaml) and Alertmanager', () => {
+  const shipped = () => Promise.all(['container-escape', 'credential-compromise'].map((id) => shippedPolicy(path.join(runbooksDir, `${id}.yaml`))));
+  const amAlert = (labels: Record<string, string>): Alert =>
+    normalisePayload('alertmanager', { version: '4', status: 'firing', alerts: [{ status: 'firing', labels, startsAt: receivedAt }] }, receivedAt)[0]!;
+
+  it('route an alert labelled firebreak_runbook=container-escape to container escape, on its pod', async () => {
+    const routes = routeAlert(amAlert({ alertname: 'SuspiciousShell', firebreak_runbook: 'container-escape', namespace: 'shop', pod: 'web-1', severity: 'warning' }), await shipped());
+    expect(routes.map((r) => [r.policy.id, r.targets[0]?.kind, r.targets[0]?.id])).toEqual([['container-escape', 'pod', 'shop/web-1']]);
+  });
+
+  it('route a critical alert named after Falco\'s release_agent rule to container escape', async () => {
+    const routes = routeAlert(amAlert({ alertname: 'Detect release_agent File Container Escapes', namespace: 'shop', pod: 'web-1', severity: 'critical' }), await shipped());
+    expect(routes.map((r) => r.policy.id)).toEqual(['container-escape']);
+  });
+
+  it('route an alert labelled firebreak_runbook=credential-compromise to credential compromise, on its key', async () => {
+    const labels = { alertname: 'LeakedKey', firebreak_runbook: 'credential-compromise', account: '123456789012', principal: 'demo-ci-deployer', access_key: 'AKIAIOSFODNN7EXAMPLE' };
+    const routes = routeAlert(amAlert(labels), await shipped());
+    expect(routes.map((r) => [r.policy.id, r.correlationKey])).toEqual([['credential-compromise', '123456789012:demo-ci-deployer']]);
+  });
+
+  it('leave an ordinary Alertmanager alert (KubePodCrashLooping) unrouted (control)', async () => {
+    expect(routeAlert(amAlert({ alertname: 'KubePodCrashLooping', namespace: 'shop', pod: 'web-1', severity: 'critical' }), await shipped())).toEqual([]);
   });
 });
 

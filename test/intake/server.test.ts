@@ -1,6 +1,8 @@
 // The HTTP surface: authentication, refusals with their status codes and
 // messages, health, readiness and metrics. Rejected requests never reach Temporal.
+import { connect } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody } from '../../src/intake/auth.ts';
 import { temporalDelivery } from '../../src/intake/deliver.ts';
@@ -157,3 +159,57 @@ describe('health, readiness and metrics', () => {
   });
 });
 
+
+/** Sends `head` and part of a body on a raw connection; resolves with what the server wrote before closing. */
+function partialRequest(url: string, o: { abortAfterMs?: number }): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`POST /v1/alerts/falco HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${tokens.falco}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"rule":`);
+      if (o.abortAfterMs !== undefined) setTimeout(() => socket.destroy(), o.abortAfterMs);
+    });
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', () => undefined);
+  });
+}
+
+describe('slow and vanishing senders', () => {
+  async function intakeLogging(requestTimeoutMs?: number) {
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    const client = await temporalClient();
+    const intake = await startTestIntake({
+      client,
+      taskQueue: uniqueName('no-worker'),
+      policies: testPolicies(uniqueName('slow').toLowerCase()).all,
+      log,
+      ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    });
+    return { url: intake.url, lines };
+  }
+
+  it('answers 408 and closes the connection of an authenticated sender whose body does not arrive within the request timeout', async () => {
+    const { url } = await intakeLogging(800);
+    const started = Date.now();
+    const answer = await partialRequest(url, {});
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('sets a request timeout of 30 s by default, not Node\'s 5 minutes', async () => {
+    const client = await temporalClient();
+    const intake = await startTestIntake({ client, taskQueue: uniqueName('no-worker'), policies: testPolicies(uniqueName('dflt').toLowerCase()).all });
+    expect([intake.server.requestTimeout, intake.server.headersTimeout]).toEqual([30_000, 10_000]);
+  });
+
+  it('logs a client that closes the connection mid-body at info, not as an intake error', async () => {
+    const { url, lines } = await intakeLogging();
+    await partialRequest(url, { abortAfterMs: 100 });
+    const deadline = Date.now() + 3000;
+    while (!lines.some((l) => l.msg.includes('before its body arrived')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    expect(lines.find((l) => l.msg.includes('before its body arrived'))?.level).toBe(30);
+  });
+});

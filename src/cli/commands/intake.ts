@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { getConfig } from '../../config/index.ts';
 import type { UnroutedRecord } from '../../intake/service.ts';
-import { out, UserError } from '../io.ts';
+import { printableLine } from '../../text/terminal.ts';
+import { parseDuration } from '../../runbooks/schema.ts';
+import { out, positiveInt, UserError } from '../io.ts';
 
 const sources = ['falco', 'guardduty', 'alertmanager', 'generic'] as const;
 
@@ -70,13 +72,18 @@ export function registerIntake(program: Command): void {
       }
       results.forEach(({ alert, routes }, i) => {
         if (i > 0) out('');
-        out(`Alert ${alerts.length > 1 ? `${i + 1} of ${alerts.length} ` : ''}(${alert.source}, ${alert.status}, ${alert.severity})`);
-        out(`  id          ${alert.id}`);
-        out(`  rule        ${alert.rule}`);
-        out(`  summary     ${alert.summary}`);
-        out(`  time        ${alert.time}`);
-        out(`  entities    ${describeEntities(alert.entities as Record<string, string>)}`);
-        if (Object.keys(alert.labels).length > 0) out(`  labels      ${describeEntities(alert.labels)}`);
+        out(printableLine(`Alert ${alerts.length > 1 ? `${i + 1} of ${alerts.length} ` : ''}(${alert.source}, ${alert.status}, ${alert.severity})`));
+        out(printableLine(`  id          ${alert.id}`));
+        out(printableLine(`  rule        ${alert.rule}`));
+        out(printableLine(`  summary     ${alert.summary}`));
+        out(printableLine(`  time        ${alert.time}`));
+        out(printableLine(`  entities    ${describeEntities(alert.entities as Record<string, string>)}`));
+        if (Object.keys(alert.labels).length > 0) out(printableLine(`  labels      ${describeEntities(alert.labels)}`));
+        if (alert.problems !== undefined) {
+          out(`Not routed: intake would store it as unrouted (${alert.invalidAlert ? 'invalid-alert' : 'invalid-name'}):`);
+          for (const p of alert.problems) out(`  ${printableLine(p)}`);
+          return;
+        }
         if (routes.length === 0) {
           out(
             alert.status === 'resolved'
@@ -86,10 +93,10 @@ export function registerIntake(program: Command): void {
           return;
         }
         for (const r of routes) {
-          out(`Runbook ${r.runbook} v${r.version} (workflow ${r.workflow})`);
-          out(`  correlation key  ${r.correlationKey}`);
-          out(`  incident id      ${r.incidentId}`);
-          out(`  targets          ${r.targets.map((t) => `${t.kind}:${t.id}`).join(', ')}`);
+          out(printableLine(`Runbook ${r.runbook} v${r.version} (workflow ${r.workflow})`));
+          out(printableLine(`  correlation key  ${r.correlationKey}`));
+          out(printableLine(`  incident id      ${r.incidentId}`));
+          out(printableLine(`  targets          ${r.targets.map((t) => `${t.kind}:${t.id}`).join(', ')}`));
           if (alert.status === 'resolved') out('  resolved         recorded on the open incident\'s timeline (stored as unrouted if none is open)');
           else {
             out(
@@ -105,26 +112,44 @@ export function registerIntake(program: Command): void {
   const alertsCommand = program.command('alerts').description('Alerts intake accepted.');
   alertsCommand
     .command('unrouted')
-    .description('List the alerts intake stored because no runbook matched them (or a resolved alert found no open incident).')
+    .description(
+      'List the alerts intake stored because no runbook matched them, they were invalid (invalid-alert, invalid-name), or a resolved alert found no open incident; newest last. The store keeps its newest records within a bound (docs/alerts.md).',
+    )
+    .addOption(new Option('--limit <n>', 'show at most the newest n records').default(50).argParser(positiveInt))
+    .option('--since <when>', 'only records stored since then: a duration back from now ("30m", "2h", "7d") or an ISO 8601 time', sinceTime)
     .option('--json', 'print the records as JSON, raw payloads included')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { limit: number; since?: number; json?: boolean }) => {
       const config = getConfig();
-      const [{ unroutedFile }, { JsonLines }] = await Promise.all([import('../../intake/service.ts'), import('../../intake/store.ts')]);
-      const store = new JsonLines<UnroutedRecord>(unroutedFile(config.FIREBREAK_DATA_DIR));
-      const records = await store.list();
+      const [{ unroutedFile }, { RequestLog }] = await Promise.all([import('../../intake/service.ts'), import('../../intake/store.ts')]);
+      const store = new RequestLog<Omit<UnroutedRecord, 'storedAt'>>(unroutedFile(config.FIREBREAK_DATA_DIR));
+      const all = await store.list();
+      const since = opts.since;
+      const matching = since === undefined ? all : all.filter((r) => Date.parse(r.storedAt) >= since);
+      const records = matching.slice(-opts.limit);
       if (opts.json) {
         out(JSON.stringify(records, null, 2));
         return;
       }
       if (records.length === 0) {
-        out(`No unrouted alerts (${store.file}).`);
+        out(`No unrouted alerts${since === undefined ? '' : ` since ${new Date(since).toISOString()}`} (${store.file}).`);
         return;
       }
       for (const r of records) {
-        out(`${r.storedAt}  ${r.alert.source.padEnd(12)} ${r.alert.severity.padEnd(8)} ${r.alert.rule}  [${r.reason}]`);
-        out(`  ${r.alert.summary}`);
-        out(`  id ${r.alert.id}; entities ${describeEntities(r.alert.entities as Record<string, string>)}`);
+        out(printableLine(`${r.storedAt}  ${r.alert.source.padEnd(12)} ${r.alert.severity.padEnd(8)} ${r.alert.rule}  [${r.reason}]`));
+        out(`  ${printableLine(r.alert.summary)}`);
+        out(`  ${printableLine(`id ${r.alert.id}; entities ${describeEntities(r.alert.entities as Record<string, string>)}`)}`);
+        for (const p of r.alert.problems ?? []) out(`  problem: ${printableLine(p)}`);
       }
-      out(`${records.length} unrouted alert${records.length === 1 ? '' : 's'} in ${store.file}`);
+      const shown = records.length < matching.length ? `the newest ${records.length} of ${matching.length}` : String(records.length);
+      out(`${shown} unrouted alert${matching.length === 1 ? '' : 's'} in ${store.file}${records.length < matching.length ? ' (--limit shows more)' : ''}`);
     });
+}
+
+/** `--since`: a duration back from now, or an ISO 8601 time; as epoch milliseconds. */
+function sinceTime(value: string): number {
+  const ms = parseDuration(value);
+  if (ms !== undefined) return Date.now() - ms;
+  const t = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(t)) throw new UserError(`--since expects a duration such as "30m", "2h" or "7d", or an ISO 8601 time such as 2026-11-28T15:00:00Z; got "${printableLine(value)}"`);
+  return t;
 }

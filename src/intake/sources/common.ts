@@ -10,6 +10,15 @@ export interface SourceAdapter<T = unknown> {
   normalise(payload: T, receivedAt: string): Alert[];
 }
 
+/** How many problems a refusal lists; the rest are counted, so a hostile payload cannot make a huge answer. */
+export const maxListedProblems = 20;
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+    .join('');
+}
+
 /** A timestamp as sources write it (any sub-second precision, `Z` or an offset), kept as given. */
 export const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'expected an ISO 8601 timestamp' });
 
