@@ -3,17 +3,9 @@
  * the incident's trigger are computed from it; `raw` keeps the payload exactly
  * as the source sent it, as evidence.
  */
-import type { TriggerInfo } from '../../workflows/engine/types.ts';
+import type { AlertSource, Severity } from '../../domain/vocabulary.ts';
 
-export const alertSources = ['falco', 'guardduty', 'alertmanager', 'generic'] as const;
-export type AlertSource = (typeof alertSources)[number];
-
-export type Severity = TriggerInfo['severity'];
-export const severityOrder: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
-
-export function severityRank(s: Severity): number {
-  return severityOrder.indexOf(s);
-}
+export { alertSources, severityRank, type AlertSource, type Severity } from '../../domain/vocabulary.ts';
 
 /** What an alert is about, as far as its source says. Every field is optional. */
 export interface AlertEntities {

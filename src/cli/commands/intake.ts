@@ -9,9 +9,9 @@ import { getConfig } from '../../config/index.ts';
 import type { UnroutedRecord } from '../../intake/service.ts';
 import { printableLine } from '../../text/terminal.ts';
 import { parseDuration } from '../../runbooks/schema.ts';
-import { out, positiveInt, UserError } from '../io.ts';
+import { note, out, positiveInt, UserError } from '../io.ts';
+import { alertSources, type AlertSource } from '../../../domain/vocabulary.ts';
 
-const sources = ['falco', 'guardduty', 'alertmanager', 'generic'] as const;
 
 function describeEntities(entities: Record<string, string>): string {
   const parts = Object.entries(entities).map(([k, v]) => `${k}=${v}`);
@@ -22,11 +22,11 @@ export function registerIntake(program: Command): void {
   program
     .command('route')
     .description('Show how intake would route an alert payload (normalised alert, runbook, correlation key, auto-containment) without starting anything.')
-    .addOption(new Option('--source <source>', 'the endpoint the payload would be posted to').choices(sources).makeOptionMandatory())
+    .addOption(new Option('--source <source>', 'the endpoint the payload would be posted to').choices(alertSources).makeOptionMandatory())
     .option('--runbooks <dir>', 'policy directory (default: FIREBREAK_RUNBOOKS_DIR)')
     .option('--json', 'print the result as JSON')
     .argument('<file>', 'the payload, as the source sends it (JSON)')
-    .action(async (file: string, opts: { source: (typeof sources)[number]; runbooks?: string; json?: boolean }) => {
+    .action(async (file: string, opts: { source: AlertSource; runbooks?: string; json?: boolean }) => {
       const config = getConfig();
       const [{ normaliseBody, InvalidPayloadError }, { routeAlert }, { loadPoliciesForRouting }] = await Promise.all([
         import('../../intake/normalise.ts'),
@@ -53,7 +53,7 @@ export function registerIntake(program: Command): void {
       const loaded = await loadPoliciesForRouting(opts.runbooks ?? config.FIREBREAK_RUNBOOKS_DIR, config.FIREBREAK_APPROVER_GROUPS).catch((e: unknown) => {
         throw e instanceof Error && e.name === 'RunbookValidationError' ? new UserError(e.message) : e;
       });
-      for (const note of loaded.notes) process.stderr.write(`firebreak: note: ${note}\n`);
+      for (const n of loaded.notes) note(`firebreak: note: ${n}`);
       const results = alerts.map((alert) => ({
         alert,
         routes: routeAlert(alert, loaded.policies).map((r) => ({

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { compactEntities } from '../alert.ts';
 import { contentId, isoTime, timestamp, type SourceAdapter } from './common.ts';
+import { severities } from '../../../domain/vocabulary.ts';
 
 const text = z.string().min(1).max(512);
 
@@ -13,7 +14,7 @@ export const genericPayload = z
     id: text.optional(),
     time: timestamp.optional(),
     status: z.enum(['firing', 'resolved']).default('firing'),
-    severity: z.enum(['info', 'low', 'medium', 'high', 'critical']),
+    severity: z.enum(severities),
     rule: text,
     summary: z.string().min(1).max(4096),
     labels: z.record(z.string(), z.string()).default({}),
