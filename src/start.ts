@@ -29,7 +29,9 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { accessKeyIdPattern, targetAttributeProblem, targetIdProblem } from '../domain/names.ts';
+import { policyFitProblem } from '../domain/runbooks.ts';
 import { modes, severities, targetKinds } from '../domain/vocabulary.ts';
+import { formatFieldPath } from './text/field-path.ts';
 import type { IncidentInput, Mode, Target, TriggerInfo } from '../workflows/engine/types.ts';
 import { correlationKeyForTargets, openIncident, withChildPolicies } from './incidents.ts';
 import { principal, type RunbookPolicy } from './runbooks/schema.ts';
@@ -134,9 +136,10 @@ export function prepareStart(o: PrepareStartOptions): PreparedStart {
     );
   }
   const policySteps = policy.steps.map((s) => s.id);
-  if (policySteps.length !== workflow.steps.length || !workflow.steps.every((s) => policySteps.includes(s))) {
+  const misfit = policyFitProblem(policySteps, workflow.steps);
+  if (misfit !== undefined) {
     throw new StartError(
-      `runbook "${policy.id}" gives gates for steps ${policySteps.join(', ')}, but workflow "${policy.workflow}" has the steps ${workflow.steps.join(', ')}; validate the policy with \`firebreak runbooks validate\`.`,
+      `runbook "${policy.id}" gives gates for steps ${policySteps.join(', ')}, but workflow "${policy.workflow}" has the steps ${workflow.steps.join(', ')}; ${misfit}; validate the policy with \`firebreak runbooks validate\`.`,
     );
   }
   const undefinedGroups = referencedGroups(policy).filter((g) => !Object.hasOwn(o.groups, g));
@@ -265,21 +268,8 @@ function formatIssues(source: string, issues: readonly z.core.$ZodIssue[]): stri
       }
       return [{ path: issue.path, message: issue.message }];
     })
-    .map(({ path, message }) => `${source}: ${path.length === 0 ? '' : `${formatPath(path)}: `}${message}`)
+    .map(({ path, message }) => `${source}: ${path.length === 0 ? '' : `${formatFieldPath(path)}: `}${message}`)
     .join('\n');
-}
-
-/** `['targets', 0, 'kind']` → `targets[0].kind`. */
-function formatPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else {
-      const key = String(segment);
-      text += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${text === '' ? '' : '.'}${key}` : `[${JSON.stringify(key)}]`;
-    }
-  }
-  return text;
 }
 
 function targetName(t: Target): string {

@@ -8,8 +8,12 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import { z } from 'zod';
+import { LineCounter, parseDocument } from 'yaml';
+import { readProblem } from '../text/errno.ts';
+import { formatFieldPath, type FieldPath } from '../text/field-path.ts';
+import { checkAgainstWorkflow, checkGroups, isRecord } from './checks.ts';
+import { allowedKeys, defaultMessage, flattenIssues, messageFor } from './issues.ts';
+import { keyPosition, positionOf, sortByPosition, type Position } from './positions.ts';
 import { runbookPolicy, type RunbookPolicy } from './schema.ts';
 
 /** The step ids each runbook workflow knows, by workflow name (see workflows/catalog.ts). */
@@ -142,7 +146,7 @@ export async function loadRunbooks(dirOrPaths: string | readonly string[], ctx: 
     try {
       files = await findRunbookFiles(dirOrPaths);
     } catch (e) {
-      throw new RunbookValidationError([{ file: displayPath(dirOrPaths), path: '', message: readFailure(e, 'directory') }]);
+      throw new RunbookValidationError([{ file: displayPath(dirOrPaths), path: '', message: readProblem(e, 'directory') }]);
     }
   } else files = dirOrPaths;
   const { runbooks, problems } = await checkRunbooks(files, ctx);
@@ -153,8 +157,6 @@ export async function loadRunbooks(dirOrPaths: string | readonly string[], ctx: 
 // ---------------------------------------------------------------------------
 // One file
 
-type Position = { line: number; column: number } | Record<string, never>;
-type FieldPath = readonly PropertyKey[];
 
 interface CheckedFile {
   policy?: RunbookPolicy;
@@ -180,7 +182,7 @@ async function checkFile(file: string, shown: string, ctx: RunbookContext): Prom
     }
     text = await readFile(file, 'utf8');
   } catch (e) {
-    return { problems: [{ file: shown, path: '', message: readFailure(e, 'file') }] };
+    return { problems: [{ file: shown, path: '', message: readProblem(e, 'file') }] };
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -224,7 +226,7 @@ async function checkFile(file: string, shown: string, ctx: RunbookContext): Prom
 
   const problems: RunbookProblem[] = [];
   const report = (fieldPath: FieldPath, message: string, position = positionOf(doc, fieldPath, at)) => {
-    problems.push({ file: shown, path: formatPath(fieldPath), ...position, message });
+    problems.push({ file: shown, path: formatFieldPath(fieldPath), ...position, message });
   };
 
   const parsed = runbookPolicy.safeParse(data, { error: defaultMessage, reportInput: true });
@@ -245,7 +247,7 @@ async function checkFile(file: string, shown: string, ctx: RunbookContext): Prom
 
   const schemaPaths = new Set(problems.map((p) => p.path));
   const reportUnlessSchemaDid = (fieldPath: FieldPath, message: string) => {
-    if (!schemaPaths.has(formatPath(fieldPath))) report(fieldPath, message);
+    if (!schemaPaths.has(formatFieldPath(fieldPath))) report(fieldPath, message);
   };
   checkAgainstWorkflow(data, ctx.catalog, reportUnlessSchemaDid);
   checkGroups(data, ctx.groups, reportUnlessSchemaDid);
@@ -256,266 +258,6 @@ async function checkFile(file: string, shown: string, ctx: RunbookContext): Prom
     ...(rawId === undefined ? {} : { id: { value: rawId, position: positionOf(doc, ['id'], at) } }),
     problems,
   };
-}
-
-/** The workflow exists, and the policy has exactly one entry per workflow step. */
-function checkAgainstWorkflow(data: unknown, catalog: WorkflowCatalog, report: (p: FieldPath, message: string) => void): void {
-  if (!isRecord(data) || typeof data['workflow'] !== 'string') return;
-  const name = data['workflow'];
-  const workflow = Object.hasOwn(catalog, name) ? catalog[name] : undefined;
-  if (workflow === undefined) {
-    const known = Object.keys(catalog).sort();
-    report(
-      ['workflow'],
-      `unknown workflow "${name}"; known workflows: ${known.length === 0 ? 'none (no runbook workflow is registered yet)' : known.join(', ')}`,
-    );
-    return;
-  }
-  const rawSteps = data['steps'];
-  if (!Array.isArray(rawSteps)) return;
-  const known = new Set(workflow.steps);
-  const covered = new Set<string>();
-  rawSteps.forEach((step: unknown, i) => {
-    if (!isRecord(step) || typeof step['id'] !== 'string') return;
-    const id = step['id'];
-    covered.add(id);
-    if (!known.has(id)) {
-      report(['steps', i, 'id'], `unknown step "${id}": workflow "${name}" has the steps ${workflow.steps.join(', ')}`);
-    }
-  });
-  const missing = workflow.steps.filter((s) => !covered.has(s));
-  if (missing.length > 0) {
-    report(
-      ['steps'],
-      `no policy for step${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of workflow "${name}": every step needs an entry (gate: none if it runs without approval)`,
-    );
-  }
-}
-
-/** Every `group:<name>` in approvers and escalateTo is a defined group. */
-function checkGroups(
-  data: unknown,
-  groups: RunbookContext['groups'],
-  report: (p: FieldPath, message: string) => void,
-): void {
-  if (!isRecord(data)) return;
-  const gates: { path: FieldPath; gate: unknown }[] = [];
-  if (Array.isArray(data['steps'])) {
-    data['steps'].forEach((step: unknown, i) => {
-      if (isRecord(step)) gates.push({ path: ['steps', i, 'gate'], gate: step['gate'] });
-    });
-  }
-  const rollback = data['rollback'];
-  if (isRecord(rollback)) gates.push({ path: ['rollback', 'gate'], gate: rollback['gate'] });
-  const defined = Object.keys(groups).sort();
-  for (const { path: gatePath, gate } of gates) {
-    if (!isRecord(gate)) continue;
-    for (const field of ['approvers', 'escalateTo'] as const) {
-      const list = gate[field];
-      if (!Array.isArray(list)) continue;
-      list.forEach((entry: unknown, j) => {
-        if (typeof entry !== 'string' || !entry.startsWith('group:')) return;
-        const group = entry.slice('group:'.length);
-        if (Object.hasOwn(groups, group)) return;
-        report(
-          [...gatePath, field, j],
-          `group "${group}" is not defined; ${
-            defined.length === 0
-              ? 'no approver groups are defined (set FIREBREAK_APPROVER_GROUPS)'
-              : `defined groups: ${defined.join(', ')}`
-          }`,
-        );
-      });
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------
-// zod issues → problems
-
-type Issue = z.core.$ZodIssue;
-
-/**
- * A gate is `"none"` or an approval gate; when an approval gate is wrong, zod
- * reports one union issue. Where exactly one alternative matches the shape of
- * the input (its issues are inside it, not about its type), report that
- * alternative's issues instead, so the problem names the field, e.g.
- * `steps[2].gate.timeout`.
- */
-function flattenIssues(issues: readonly Issue[], prefix: FieldPath): (Issue & { path: PropertyKey[] })[] {
-  const flat: (Issue & { path: PropertyKey[] })[] = [];
-  for (const issue of issues) {
-    const fullPath = [...prefix, ...issue.path];
-    if (issue.code === 'invalid_union') {
-      const plausible = issue.errors.filter(
-        (branch) => !branch.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')),
-      );
-      const [only] = plausible;
-      if (plausible.length === 1 && only !== undefined) {
-        for (const i of flattenIssues(only, fullPath)) flat.push(i);
-        continue;
-      }
-    }
-    flat.push({ ...issue, path: fullPath });
-  }
-  return flat;
-}
-
-const durationExpectation = 'expected a duration such as "90s", "30m", "1h30m" or "2d"';
-const escalationExpectation =
-  'expected a Slack channel ("#security" or C…), a Slack user id (U…), "group:<name>" or "cli:<operator>"';
-
-/** Messages that depend on where the issue is; the rest come from the schema or defaultMessage. */
-function messageFor(issue: Issue & { path: PropertyKey[] }): string {
-  const last = issue.path.at(-1);
-  const parent = issue.path.at(-2);
-  if (issue.code === 'invalid_type' && last === 'timeout' && issue.input !== undefined) {
-    return `${durationExpectation}; got ${describe(issue.input)}${typeof issue.input === 'number' ? ' (a duration needs a unit)' : ''}`;
-  }
-  if (parent === 'escalateTo' && (issue.code === 'invalid_format' || issue.code === 'invalid_union' || issue.code === 'invalid_type')) {
-    return `${escalationExpectation}; got ${describe(issue.input)}`;
-  }
-  const echoes = issue.code === 'invalid_union' || issue.code === 'invalid_format' || issue.code === 'invalid_value';
-  if (echoes && issue.input !== undefined && !issue.message.includes('; got ')) return `${issue.message}; got ${describe(issue.input)}`;
-  return issue.message;
-}
-
-const typeNames: Record<string, string> = {
-  string: 'a string',
-  number: 'a number',
-  int: 'a whole number',
-  boolean: 'true or false',
-  object: 'a mapping (key: value)',
-  array: 'a list',
-};
-
-/** Messages for the issues the schema leaves to zod's defaults. */
-function defaultMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  switch (issue.code) {
-    case 'invalid_type': {
-      const expected = typeNames[issue.expected] ?? issue.expected;
-      return issue.input === undefined ? `missing: expected ${expected}` : `expected ${expected}; got ${describe(issue.input)}`;
-    }
-    case 'invalid_value': {
-      const values = issue.values.map((v) => JSON.stringify(v));
-      return `expected ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}; got ${describe(issue.input)}`;
-    }
-    case 'too_small': {
-      const min = Number(issue.minimum);
-      if (issue.origin === 'array') return `expected at least ${min} item${min === 1 ? '' : 's'}`;
-      if (issue.origin === 'string') return min === 1 ? 'expected a non-empty string' : `expected at least ${min} characters`;
-      return `expected a number ${issue.inclusive === false ? '>' : '>='} ${min}; got ${describe(issue.input)}`;
-    }
-    case 'too_big': {
-      const max = Number(issue.maximum);
-      if (issue.origin === 'array') return `expected at most ${max} item${max === 1 ? '' : 's'}`;
-      if (issue.origin === 'string') return `expected at most ${max} characters`;
-      return `expected a number ${issue.inclusive === false ? '<' : '<='} ${max}; got ${describe(issue.input)}`;
-    }
-    case 'invalid_format':
-      return `expected a value matching ${issue.format === 'regex' && issue.pattern !== undefined ? issue.pattern : issue.format}; got ${describe(issue.input)}`;
-    default:
-      return undefined;
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'an empty value';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return typeof value;
-}
-
-/** The keys the schema allows at a path, to suggest the right spelling of an unknown one. */
-function allowedKeys(schema: z.ZodType, fieldPath: FieldPath): string[] | undefined {
-  const candidates = unwrap(schema);
-  for (const candidate of candidates) {
-    if (fieldPath.length === 0) {
-      if (candidate instanceof z.ZodObject) return Object.keys(candidate.shape);
-      continue;
-    }
-    const [head, ...rest] = fieldPath;
-    let next: z.ZodType | undefined;
-    if (candidate instanceof z.ZodObject && typeof head === 'string') next = (candidate.shape as Record<string, z.ZodType>)[head];
-    else if (candidate instanceof z.ZodArray && typeof head === 'number') next = candidate.element as z.ZodType;
-    else if (candidate instanceof z.ZodRecord) next = candidate.valueType as z.ZodType;
-    const found = next === undefined ? undefined : allowedKeys(next, rest);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
-/** The schemas a value at this place may match, without defaults, optionals, pipes and unions. */
-function unwrap(schema: z.ZodType): z.ZodType[] {
-  if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) return unwrap(schema.unwrap() as z.ZodType);
-  if (schema instanceof z.ZodPipe) return unwrap(schema.in as z.ZodType);
-  if (schema instanceof z.ZodUnion) return (schema.options as readonly z.ZodType[]).flatMap(unwrap);
-  return [schema];
-}
-
-// ---------------------------------------------------------------------------
-// Field paths and positions
-
-/** `['steps', 2, 'gate', 'timeout']` → `steps[2].gate.timeout`. */
-function formatPath(fieldPath: FieldPath): string {
-  let text = '';
-  for (const segment of fieldPath) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else {
-      const key = String(segment);
-      text += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${text === '' ? '' : '.'}${key}` : `[${JSON.stringify(key)}]`;
-    }
-  }
-  return text;
-}
-
-/** The deepest node of the document along the path (the value's own node when it exists). */
-function nodeAlong(doc: Document, fieldPath: FieldPath): YamlNode | undefined {
-  let node: unknown = doc.contents;
-  let deepest: YamlNode | undefined = isYamlNode(node) ? node : undefined;
-  for (const segment of fieldPath) {
-    let next: unknown;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-      if (pair === undefined) break;
-      next = isYamlNode(pair.value) && !(isScalar(pair.value) && pair.value.value === null) ? pair.value : pair.key;
-    } else if (isSeq(node) && typeof segment === 'number') {
-      next = node.items[segment];
-    } else break;
-    if (!isYamlNode(next)) break;
-    deepest = next;
-    node = next;
-  }
-  return deepest;
-}
-
-function positionOf(doc: Document, fieldPath: FieldPath, at: (offset: number) => Position): Position {
-  const range = nodeAlong(doc, fieldPath)?.range;
-  return range === undefined || range === null ? {} : at(range[0]);
-}
-
-/** Where a key of the mapping at `mapPath` is written. */
-function keyPosition(doc: Document, mapPath: FieldPath, key: string, at: (offset: number) => Position): Position {
-  const map = nodeAlong(doc, mapPath);
-  if (isMap(map)) {
-    const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-    const range = isScalar(pair?.key) ? pair.key.range : undefined;
-    if (range !== undefined && range !== null) return at(range[0]);
-  }
-  return positionOf(doc, mapPath, at);
-}
-
-function isYamlNode(value: unknown): value is YamlNode {
-  return isMap(value) || isSeq(value) || isScalar(value);
-}
-
-function sortByPosition(problems: RunbookProblem[]): RunbookProblem[] {
-  return problems
-    .map((p, i) => ({ p, i }))
-    .sort((a, b) => (a.p.line ?? 0) - (b.p.line ?? 0) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i)
-    .map(({ p }) => p);
 }
 
 /** The first `maxProblemsPerFile` problems, then one entry counting the rest. */
@@ -532,21 +274,6 @@ function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MiB` : `${Math.ceil(n / 1024)} KiB`;
 }
 
-// ---------------------------------------------------------------------------
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function oneLine(text: string): string {
   return (text.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').trim();
-}
-
-function readFailure(e: unknown, kind: 'file' | 'directory'): string {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return `no such ${kind}`;
-  if (code === 'EISDIR') return 'is a directory, not a policy file';
-  if (code === 'ENOTDIR') return 'is not a directory';
-  if (code === 'EACCES') return `cannot read the ${kind}: permission denied`;
-  return `cannot read the ${kind}: ${oneLine(e instanceof Error ? e.message : String(e))}`;
 }

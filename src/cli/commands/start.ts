@@ -4,6 +4,7 @@ import { getConfig, type Config } from '../../config/index.ts';
 import { parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../start.ts';
 import { note, out, outJson, UserError } from '../io.ts';
 import { operatorIdentity, withClient } from '../client.ts';
+import { readProblem } from '../../text/errno.ts';
 
 interface StartOptions {
   target?: string[];
@@ -133,8 +134,6 @@ async function readInput(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new UserError(`cannot read --input ${file}: ${why}; give a JSON start request file (see \`firebreak start --help\`).`);
+    throw new UserError(`cannot read --input ${file}: ${readProblem(e, 'file')}; give a JSON start request file (see \`firebreak start --help\`).`);
   }
 }
