@@ -30,6 +30,14 @@ const sdkClients = [
 
 const importTestMessage = 'Nothing imports test/: move what you need into src/, workflows/ or activities/.';
 
+const sdkClientMessage = 'SDK clients are built once, in the composition root (src/wiring/clients.ts): receive them through deps.';
+const sdkClientConstruction = [
+  { selector: 'NewExpression[callee.name=/Client$/]', message: sdkClientMessage },
+  { selector: "NewExpression[callee.property.name='WebClient']", message: sdkClientMessage },
+  { selector: "NewExpression[callee.name='KubeConfig']", message: sdkClientMessage },
+  { selector: "CallExpression[callee.property.name='makeApiClient']", message: sdkClientMessage },
+];
+
 export default tseslint.config(
   {
     ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', 'test/tools/**'],
@@ -164,6 +172,13 @@ export default tseslint.config(
     },
   },
   {
+    // One composition root (src/wiring/): it builds every SDK client once; activities and adapters receive them.
+    // The sandbox builds its own, for the simulated world it seeds.
+    files: ['src/**/*.ts', 'activities/**/*.ts'],
+    ignores: ['src/wiring/**', 'src/sandbox/**'],
+    rules: { 'no-restricted-syntax': ['error', ...sdkClientConstruction] },
+  },
+  {
     // Dry-run by construction (issue #11): every Kubernetes write goes through activities/kubernetes/writes.ts,
     // which builds its dry-run options (query and DeleteOptions body) from the mode.
     files: ['activities/kubernetes/**/*.ts'],
@@ -171,6 +186,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
+        ...sdkClientConstruction,
         {
           selector: 'CallExpression > MemberExpression.callee[property.name=/^(create|patch|replace|delete)[A-Z]/]',
           message:
@@ -187,6 +203,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
+        ...sdkClientConstruction,
         {
           selector:
             'ImportDeclaration[source.value=/^@aws-sdk.client-/] > ImportSpecifier[imported.name=/Command$/][imported.name!=/^(Get|List|Lookup|Head|Describe)[A-Z]/]',

@@ -14,8 +14,8 @@ import { CoreV1Api, Watch, type V1NetworkPolicy } from '@kubernetes/client-node'
 import { Client, Connection } from '@temporalio/client';
 import { LocalEvidenceStore } from '../activities/evidence/index.ts';
 import type { Notice } from '../activities/index.ts';
-import { kubeClients } from '../src/clients.ts';
-import { openIncident } from '../src/incidents.ts';
+import { kubeClients } from '../src/wiring/clients.ts';
+import { openIncident } from '../src/incidents/open.ts';
 import { loadRunbookFile } from '../src/runbooks/loader.ts';
 import { startSandbox } from '../src/sandbox/servers.ts';
 import { ensureTools } from '../src/sandbox/tools.ts';
@@ -78,7 +78,7 @@ try {
       autoContainSteps: ['isolate-pod', 'detach-from-rotation'],
     };
     const correlationKey = `bench:${namespace}/${pod}:${randomBytes(3).toString('hex')}`;
-    const { incidentIdFor } = await import('../src/incidents.ts');
+    const { incidentIdFor } = await import('../src/incidents/ids.ts');
     const incidentId = incidentIdFor(policy.id, correlationKey);
     const observed = new Promise<number>((resolve) => seen.set(incidentId, resolve));
     const started = performance.now();

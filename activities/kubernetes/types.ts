@@ -2,7 +2,7 @@
 import type { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { ActionOutcome } from '../../domain/actions.ts';
 
-/** The API clients of one cluster, built once by the composition root (src/clients.ts) and shared by every activity. */
+/** The API clients of one cluster, built once by the composition root (src/wiring/clients.ts) and shared by every activity. */
 export interface KubeClients {
   config: KubeConfig;
   core: CoreV1Api;

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { getConfig, type Config } from '../config/index.ts';
-import { connectClient } from '../temporal.ts';
+import { connectClient } from '../wiring/temporal.ts';
 import { UserError } from './io.ts';
 
 /** The identity the CLI acts as: from configuration, never from the command line. */

@@ -3,7 +3,7 @@ import { ConfigError } from '../config/index.ts';
 import { ServerStartError } from '../sandbox/processes.ts';
 import { ToolInstallError } from '../sandbox/tools.ts';
 import { StartupError } from '../startup.ts';
-import { TemporalUnreachableError } from '../temporal.ts';
+import { TemporalUnreachableError } from '../wiring/temporal.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerEvidence } from './commands/evidence.ts';
 import { registerIncidents } from './commands/incidents.ts';

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { toPayloads } from '@temporalio/common';
 import { alertResolvedSignal, alertsSignal } from '../../workflows/engine/messages.ts';
-import { signalledAlert } from '../incidents.ts';
+import { signalledAlert } from '../incidents/open.ts';
 import type { IncidentInput, TriggerInfo } from '../../workflows/engine/types.ts';
 
 export interface Delivery {

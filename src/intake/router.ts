@@ -6,7 +6,7 @@
  */
 import { awsAccountIdProblem, dnsLabelProblem, namespaceProblem, podNameProblem, targetIdProblem } from '../../domain/names.ts';
 import type { IncidentInput, Mode, Target, TriggerInfo } from '../../workflows/engine/types.ts';
-import { correlationKeyForTargets, incidentIdFor } from '../incidents.ts';
+import { correlationKeyForTargets, incidentIdFor } from '../incidents/ids.ts';
 import type { AlertMatcher, RunbookPolicy } from '../runbooks/schema.ts';
 import { severityRank, type Alert } from './alert.ts';
 

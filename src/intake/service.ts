@@ -27,7 +27,7 @@ import type { Mode } from '../../workflows/engine/types.ts';
 import type { RunbookPolicy } from '../runbooks/schema.ts';
 import type { Alert } from './alert.ts';
 import type { Delivery } from './deliver.ts';
-import { withChildPolicies } from '../incidents.ts';
+import { withChildPolicies } from '../incidents/open.ts';
 import { Metrics } from './metrics.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
 import { incidentInputFor, routeAlert, triggerFor, type Route } from './router.ts';

@@ -14,7 +14,7 @@ import type { Config } from '../config/index.ts';
 import type { RunbookPolicy } from '../runbooks/schema.ts';
 import type { WorkflowCatalog } from '../runbooks/loader.ts';
 import type { ApproverGroups } from './groups.ts';
-import { slackWebClient } from '../clients.ts';
+import { slackWebClient } from '../wiring/clients.ts';
 import { registerApprovals } from './listeners/approvals.ts';
 import { registerIncidentCommand } from './listeners/incident.ts';
 

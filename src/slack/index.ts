@@ -4,10 +4,10 @@
  */
 import type { Logger } from 'pino';
 import { workflowCatalog } from '../../workflows/catalog.ts';
-import { slackApi } from '../clients.ts';
+import { slackApi } from '../wiring/clients.ts';
 import type { Config } from '../config/index.ts';
 import { loadRunbooks } from '../runbooks/loader.ts';
-import { connectClient } from '../temporal.ts';
+import { connectClient } from '../wiring/temporal.ts';
 import { SlackConfigError, slackConfigProblem, startSlackApp, type RunningSlackApp } from './app.ts';
 import { ApproverGroups } from './groups.ts';
 

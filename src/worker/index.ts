@@ -2,7 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities/index.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import type { Config } from '../config/index.ts';
-import { temporalAddress, temporalUnreachable } from '../temporal.ts';
+import { temporalAddress, temporalUnreachable } from '../wiring/temporal.ts';
 import { timelineSinks } from '../timeline/sinks.ts';
 import { workflowsPath } from './paths.ts';
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { describe, expect, it } from 'vitest';
 import { lookupEvents } from '../../activities/aws/cloudtrail.ts';
-import { cloudTrailClientConfig } from '../../src/clients.ts';
+import { cloudTrailClientConfig } from '../../src/wiring/clients.ts';
 import { inAccount, uniqueName } from '../support/servers.ts';
 import { cloudTrailServer, userEvent } from './support.ts';
 
@@ -17,7 +17,7 @@ const trail = await cloudTrailServer();
 const account = '301234567890';
 const config = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_CLOUDTRAIL: trail.endpoint };
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-/** A client configured as the worker configures it (src/clients.ts), on this file's trail account. */
+/** A client configured as the worker configures it (src/wiring/clients.ts), on this file's trail account. */
 const newClient = () => inAccount(new CloudTrailClient({ ...cloudTrailClientConfig(config, { awsCredentials: credentials }) }), account);
 const sleepPastWindow = () => new Promise((r) => setTimeout(r, 1100));
 

@@ -6,7 +6,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SlackApi } from '../../activities/slack/index.ts';
-import { slackWebClient } from '../../src/clients.ts';
+import { slackWebClient } from '../../src/wiring/clients.ts';
 import { slackNotifier } from '../../src/slack/notifier.ts';
 import { awaiting, waitForStatus } from '../support/engine.ts';
 import { awsClient, temporalClient } from '../support/servers.ts';

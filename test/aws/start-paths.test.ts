@@ -11,7 +11,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { revokePolicyName, revokeTimeOf } from '../../activities/aws/index.ts';
 import { demoCloudTrailEvents, seedAws } from '../../src/sandbox/demo.ts';
-import { openIncident } from '../../src/incidents.ts';
+import { openIncident } from '../../src/incidents/open.ts';
 import { normaliseBody } from '../../src/intake/normalise.ts';
 import { incidentInputFor, routeAlert } from '../../src/intake/router.ts';
 import { decideUpdate, statusQuery, type IncidentStatus } from '../../workflows/engine/messages.ts';

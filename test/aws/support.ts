@@ -27,7 +27,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll } from 'vitest';
 import type { ActivityDeps } from '../../activities/index.ts';
-import { openIncident } from '../../src/incidents.ts';
+import { openIncident } from '../../src/incidents/open.ts';
 import type { RunbookPolicy } from '../../src/runbooks/schema.ts';
 import { startCloudTrailServer, type CloudTrailRecord, type CloudTrailServer } from '../../src/sandbox/cloudtrail.ts';
 import { shippedPolicy } from '../support/policies.ts';

@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, describe, expect, it } from 'vitest';
-import { incidentIdFor } from '../../src/incidents.ts';
+import { incidentIdFor } from '../../src/incidents/ids.ts';
 import type { IncidentInput } from '../../workflows/engine/types.ts';
 import { runFirebreak } from '../support/cli.ts';
 import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalEvidenceStore, S3EvidenceStore } from '../../activities/evidence/index.ts';
 import { parseConfig } from '../../src/config/index.ts';
-import { createEvidenceStore } from '../../src/evidence.ts';
+import { createEvidenceStore } from '../../src/wiring/evidence.ts';
 import { problemsOf } from '../support/config.ts';
 
 describe('evidence configuration', () => {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalEvidenceStore } from '../../activities/evidence/index.ts';
-import { correlationKeyForTargets, incidentIdFor } from '../../src/incidents.ts';
+import { correlationKeyForTargets, incidentIdFor } from '../../src/incidents/ids.ts';
 import { normaliseBody } from '../../src/intake/normalise.ts';
 import { correlationKeyFor } from '../../src/intake/router.ts';
-import { parseTarget } from '../../src/start.ts';
+import { parseTarget } from '../../src/incidents/start.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'firebreak-ids-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@
 // answer huge or the store overflow are refused with a small 400.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { incidentIdFor } from '../../src/incidents.ts';
+import { incidentIdFor } from '../../src/incidents/ids.ts';
 import type { AlertSource } from '../../src/intake/alert.ts';
 import { normaliseBody } from '../../src/intake/normalise.ts';
 import { correlationKeyFor } from '../../src/intake/router.ts';

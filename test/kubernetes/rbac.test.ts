@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiException, CoreV1Api, RbacAuthorizationV1Api, type V1ClusterRole, type V1ClusterRoleBinding } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { kubeClients, kubeClientsFor } from '../../src/clients.ts';
+import { kubeClients, kubeClientsFor } from '../../src/wiring/clients.ts';
 import { rollbackUpdate, type IncidentStatus } from '../../workflows/engine/messages.ts';
 import { testDeps } from '../support/deps.ts';
 import { waitForStatus } from '../support/engine.ts';

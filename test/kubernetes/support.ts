@@ -17,7 +17,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll } from 'vitest';
 import { createActivities, type ActivityDeps } from '../../activities/index.ts';
-import { openIncident } from '../../src/incidents.ts';
+import { openIncident } from '../../src/incidents/open.ts';
 import type { RunbookPolicy } from '../../src/runbooks/schema.ts';
 import { timelineSinks } from '../../src/timeline/sinks.ts';
 import { shippedPolicy } from '../support/policies.ts';

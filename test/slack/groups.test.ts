@@ -1,7 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { SlackApi } from '../../activities/slack/index.ts';
-import { slackWebClient } from '../../src/clients.ts';
+import { slackWebClient } from '../../src/wiring/clients.ts';
 import { ApproverGroups, usergroupTtlMs } from '../../src/slack/groups.ts';
 import type { IncidentInput } from '../../workflows/engine/types.ts';
 import { fixtureJson, postAlert, startTestIntake, testPolicies } from '../intake/helpers.ts';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { channelNameFor } from '../../activities/slack/index.ts';
-import { incidentIdFor } from '../../src/incidents.ts';
+import { incidentIdFor } from '../../src/incidents/ids.ts';
 import { approveActionId, incidentModalCallbackId } from '../../src/slack/blocks.ts';
 import { statusQuery } from '../../workflows/engine/messages.ts';
 import { awaiting, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';

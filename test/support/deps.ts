@@ -5,7 +5,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll } from 'vitest';
 import { LocalEvidenceStore } from '../../activities/evidence/index.ts';
 import type { ActivityDeps } from '../../activities/index.ts';
-import { kubeClients } from '../../src/clients.ts';
+import { kubeClients } from '../../src/wiring/clients.ts';
 import { recordingNotifier } from './notices.ts';
 import { awsClient, sandbox } from './servers.ts';
 

@@ -10,7 +10,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
 import { SlackApi } from '../../activities/slack/index.ts';
-import { slackWebClient } from '../../src/clients.ts';
+import { slackWebClient } from '../../src/wiring/clients.ts';
 import type { RunbookPolicy } from '../../src/runbooks/schema.ts';
 import { startSlackApp } from '../../src/slack/app.ts';
 import { ApproverGroups } from '../../src/slack/groups.ts';

@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { incidentIdFor, openIncident } from '../../src/incidents.ts';
+import { incidentIdFor } from '../../src/incidents/ids.ts';
+import { openIncident } from '../../src/incidents/open.ts';
 import {
   closeUpdate,
   decideUpdate,

@@ -29,7 +29,7 @@ function line(item: VerifyItem): string {
  */
 async function withStore(fn: (store: EvidenceStore) => Promise<void>): Promise<void> {
   const config = getConfig();
-  const { createEvidenceStore } = await import('../../evidence.ts');
+  const { createEvidenceStore } = await import('../../wiring/evidence.ts');
   try {
     await fn(createEvidenceStore(config));
   } catch (e) {

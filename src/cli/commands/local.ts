@@ -14,7 +14,7 @@ export function registerLocal(program: Command): void {
       const [{ createLogger }, { installRuntime }, { runLocal }] = await Promise.all([
         import('../../log.ts'),
         import('../../worker/runtime.ts'),
-        import('../../local.ts'),
+        import('../../sandbox/local.ts'),
       ]);
       const log = createLogger(config);
       installRuntime(config.FIREBREAK_LOG_LEVEL, log);

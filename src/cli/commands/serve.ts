@@ -61,7 +61,7 @@ export function registerServe(program: Command): void {
         }
 
         if (roles.includes('worker')) {
-          const [{ createWorker }, { createActivityDeps }] = await Promise.all([import('../../worker/index.ts'), import('../../deps.ts')]);
+          const [{ createWorker }, { createActivityDeps }] = await Promise.all([import('../../worker/index.ts'), import('../../wiring/deps.ts')]);
           // Last: a worker created but never run cannot be shut down, and keeps its connection open.
           const created = await createWorker({
             config,

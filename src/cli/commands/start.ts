@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { getConfig, type Config } from '../../config/index.ts';
-import { parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../start.ts';
+import { parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../incidents/start.ts';
 import { note, out, outJson, UserError } from '../io.ts';
 import { operatorIdentity, withClient } from '../client.ts';
 import { readProblem } from '../../text/errno.ts';
@@ -94,7 +94,7 @@ export function registerStart(program: Command): void {
 /** The static approver groups, joined by their Slack user groups' members when FIREBREAK_SLACK_USERGROUPS maps any. */
 async function approverGroups(config: Config): Promise<Record<string, string[]>> {
   if (Object.keys(config.FIREBREAK_SLACK_USERGROUPS).length === 0) return config.FIREBREAK_APPROVER_GROUPS;
-  const [{ ApproverGroups }, { slackApi }] = await Promise.all([import('../../slack/groups.ts'), import('../../clients.ts')]);
+  const [{ ApproverGroups }, { slackApi }] = await Promise.all([import('../../slack/groups.ts'), import('../../wiring/clients.ts')]);
   return new ApproverGroups(config, slackApi(config)).resolveOrStatic((message) => note(`warning: ${message}`));
 }
 

@@ -3,7 +3,7 @@
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
 import type { RunbookPolicy } from '../../runbooks/schema.ts';
-import { parseTarget, prepareStart, severities, startIncident, StartError, TargetError } from '../../start.ts';
+import { parseTarget, prepareStart, severities, startIncident, StartError, TargetError } from '../../incidents/start.ts';
 import { incidentModalCallbackId, mrkdwn, truncate } from '../blocks.ts';
 import { fieldOf, type RegisterListeners, type ViewValues } from './context.ts';
 

@@ -9,22 +9,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { awsClientConfig, kubeClients, type ClientOverrides } from './clients.ts';
-import { createActivityDeps } from './deps.ts';
+import { awsClientConfig, kubeClients, type ClientOverrides } from '../wiring/clients.ts';
+import { createActivityDeps } from '../wiring/deps.ts';
 import type { Logger } from 'pino';
-import type { Config } from './config/index.ts';
-import { startCloudTrailServer } from './sandbox/cloudtrail.ts';
-import { demoCloudTrailEvents, seedAws, seedKubernetes } from './sandbox/demo.ts';
-import { preferredPort } from './sandbox/processes.ts';
-import { startSandbox } from './sandbox/servers.ts';
-import { ensureTools } from './sandbox/tools.ts';
-import { createWorker } from './worker/index.ts';
+import type { Config } from '../config/index.ts';
+import { startCloudTrailServer } from './cloudtrail.ts';
+import { demoCloudTrailEvents, seedAws, seedKubernetes } from './demo.ts';
+import { preferredPort } from './processes.ts';
+import { startSandbox } from './servers.ts';
+import { ensureTools } from './tools.ts';
+import { createWorker } from '../worker/index.ts';
 import type { Worker } from '@temporalio/worker';
-import { asStartupError, intakeListener, listening, slackListener, StartedParts } from './startup.ts';
-import { intakeAuthFromConfig, type IntakeAuth } from './intake/auth.ts';
-import { alertSources } from './intake/alert.ts';
-import { localIntakeToken, startIntake } from './intake/index.ts';
-import type { RunningSlackApp } from './slack/index.ts';
+import { asStartupError, intakeListener, listening, slackListener, StartedParts } from '../startup.ts';
+import { intakeAuthFromConfig, type IntakeAuth } from '../intake/auth.ts';
+import { alertSources } from '../intake/alert.ts';
+import { localIntakeToken, startIntake } from '../intake/index.ts';
+import type { RunningSlackApp } from '../slack/index.ts';
 
 /** Credentials moto accepts; they reach only the sandbox on loopback. */
 const sandboxAwsCredentials = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
@@ -132,7 +132,7 @@ async function startLocal(
   // Slack, when configured (SLACK_MODE and its tokens): the app answers clicks and /incident; the worker posts.
   let slack: RunningSlackApp | undefined;
   if (config.SLACK_MODE !== undefined) {
-    const { startSlack } = await import('./slack/index.ts');
+    const { startSlack } = await import('../slack/index.ts');
     const app = await listening(slackListener(config), () => startSlack(effective, log));
     started.add('the Slack app', () => app.stop());
     slack = app;

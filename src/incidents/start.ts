@@ -28,16 +28,17 @@
  */
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { accessKeyIdPattern, targetAttributeProblem, targetIdProblem } from '../domain/names.ts';
-import { policyFitProblem } from '../domain/runbooks.ts';
-import { modes, severities, targetKinds } from '../domain/vocabulary.ts';
-import { formatFieldPath } from './text/field-path.ts';
-import type { IncidentInput, Mode, Target, TriggerInfo } from '../workflows/engine/types.ts';
-import { correlationKeyForTargets, openIncident, withChildPolicies } from './incidents.ts';
-import { principal, type RunbookPolicy } from './runbooks/schema.ts';
-import type { WorkflowCatalog } from './runbooks/loader.ts';
+import { accessKeyIdPattern, targetAttributeProblem, targetIdProblem } from '../../domain/names.ts';
+import { policyFitProblem } from '../../domain/runbooks.ts';
+import { modes, severities, targetKinds } from '../../domain/vocabulary.ts';
+import { formatFieldPath } from '../text/field-path.ts';
+import type { IncidentInput, Mode, Target, TriggerInfo } from '../../workflows/engine/types.ts';
+import { correlationKeyForTargets } from './ids.ts';
+import { openIncident, withChildPolicies } from './open.ts';
+import { principal, type RunbookPolicy } from '../runbooks/schema.ts';
+import type { WorkflowCatalog } from '../runbooks/loader.ts';
 
-export { modes, severities, targetKinds } from '../domain/vocabulary.ts';
+export { modes, severities, targetKinds } from '../../domain/vocabulary.ts';
 
 const oneOf = (name: string, values: readonly string[]) => (issue: { input?: unknown }) =>
   `expected ${name} ${values.map((v) => JSON.stringify(v)).join(', ')}; got ${issue.input === undefined ? 'nothing' : JSON.stringify(issue.input)}`;

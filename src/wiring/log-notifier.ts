@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Notifier } from '../activities/index.ts';
+import type { Notifier } from '../../activities/index.ts';
 
 /**
  * The notifier used when Slack is not configured: each approval request and

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import type { Config } from './config/index.ts';
+import type { Config } from '../config/index.ts';
 
 export const defaultTemporalAddress = '127.0.0.1:7233';
 

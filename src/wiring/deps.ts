@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { ActivityDeps } from '../activities/index.ts';
+import type { ActivityDeps } from '../../activities/index.ts';
 import { createClients, type ClientOverrides } from './clients.ts';
-import type { Config } from './config/index.ts';
+import type { Config } from '../config/index.ts';
 import { createEvidenceStore } from './evidence.ts';
 
 /** Everything the worker's activities use, built from configuration. */

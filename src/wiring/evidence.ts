@@ -5,9 +5,9 @@ import {
   LocalEvidenceStore,
   S3EvidenceStore,
   type EvidenceStore,
-} from '../activities/evidence/index.ts';
+} from '../../activities/evidence/index.ts';
 import { awsClientConfig, type ClientOverrides } from './clients.ts';
-import type { Config } from './config/index.ts';
+import type { Config } from '../config/index.ts';
 
 export type EvidenceConfig = Pick<
   Config,

@@ -2,14 +2,14 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import type { KubeClients } from '../activities/kubernetes/index.ts';
-import type { ActivityDeps } from '../activities/index.ts';
+import type { KubeClients } from '../../activities/kubernetes/index.ts';
+import type { ActivityDeps } from '../../activities/index.ts';
 import type { Logger } from 'pino';
-import type { Config } from './config/index.ts';
+import type { Config } from '../config/index.ts';
 import { webApi } from '@slack/bolt';
-import { SlackApi } from '../activities/slack/index.ts';
-import { logNotifier } from './notifier.ts';
-import { slackNotifier } from './slack/notifier.ts';
+import { SlackApi } from '../../activities/slack/index.ts';
+import { logNotifier } from './log-notifier.ts';
+import { slackNotifier } from '../slack/notifier.ts';
 
 export interface StaticAwsCredentials {
   accessKeyId: string;
