@@ -1,0 +1,115 @@
+/**
+ * Package identity: the (ecosystem, normalised name) pair advisories are indexed
+ * by, taken from a purl (decoded by packageurl-js, so `%40scope` and `@scope` are
+ * the same) or from an ecosystem and a name. Names are normalised as each
+ * registry compares them (PEP 503 for PyPI, case-insensitive NuGet and Packagist,
+ * `-` = `_` on crates.io).
+ */
+import { PackageURL } from 'packageurl-js';
+import { baseEcosystem } from './versions/index.ts';
+
+export interface Identity {
+  /** OSV ecosystem name, e.g. `npm`, `Debian`. */
+  ecosystem: string;
+  /** The name as OSV writes it (`@scope/name`, `group:artifact`, `vendor/package`). */
+  name: string;
+  version?: string;
+  /** Linux distribution release from the purl (`distro=debian-12`), when given. */
+  distro?: string;
+  /** The source package of an OS package (`upstream=xz-utils`), which is what OS advisories name. */
+  source?: string;
+}
+
+/** purl type → OSV ecosystem; OS package types take the distribution from the namespace. */
+const purlTypes: Record<string, string> = {
+  npm: 'npm',
+  pypi: 'PyPI',
+  maven: 'Maven',
+  golang: 'Go',
+  composer: 'Packagist',
+  gem: 'RubyGems',
+  cargo: 'crates.io',
+  nuget: 'NuGet',
+  hex: 'Hex',
+  pub: 'Pub',
+  swift: 'SwiftURL',
+  cran: 'CRAN',
+  hackage: 'Hackage',
+  conan: 'ConanCenter',
+};
+const distributions: Record<string, string> = { debian: 'Debian', ubuntu: 'Ubuntu', alpine: 'Alpine' };
+
+export class InvalidPurlError extends Error {
+  override readonly name = 'InvalidPurlError';
+  constructor(
+    readonly purl: string,
+    reason: string,
+  ) {
+    super(`"${purl}" is not a package URL (${reason}): write it as pkg:<type>/<namespace>/<name>@<version>, e.g. pkg:npm/chalk@5.6.1`);
+  }
+}
+
+function osvName(type: string, namespace: string | undefined, name: string): string {
+  if (!namespace) return name;
+  if (type === 'maven') return `${namespace}:${name}`;
+  if (type === 'deb' || type === 'apk' || type === 'rpm') return name;
+  return `${namespace}/${name}`;
+}
+
+/** Parses a purl into an identity; throws InvalidPurlError. Unknown types keep `purl:<type>` as their ecosystem. */
+export function identityFromPurl(purl: string): Identity {
+  let p: PackageURL;
+  try {
+    p = PackageURL.fromString(purl);
+  } catch (e) {
+    throw new InvalidPurlError(purl, e instanceof Error ? e.message.replace(/^Invalid purl: /, '') : String(e));
+  }
+  const type = p.type.toLowerCase();
+  let ecosystem = purlTypes[type];
+  if (ecosystem === undefined && (type === 'deb' || type === 'apk')) ecosystem = distributions[(p.namespace ?? '').toLowerCase()];
+  const identity: Identity = { ecosystem: ecosystem ?? `purl:${type}`, name: osvName(type, p.namespace ?? undefined, p.name) };
+  if (p.version) identity.version = p.version;
+  const q = p.qualifiers;
+  if (q?.['distro']) identity.distro = q['distro'];
+  // Syft writes `upstream=<source>` or `upstream=<source>@<source version>`.
+  if (q?.['upstream']) identity.source = q['upstream'].split('@')[0];
+  return identity;
+}
+
+/** The name as the ecosystem's registry compares it. */
+export function normaliseName(ecosystem: string, name: string): string {
+  switch (baseEcosystem(ecosystem)) {
+    case 'PyPI':
+      return name.toLowerCase().replace(/[-_.]+/g, '-');
+    case 'crates.io':
+      return name.toLowerCase().replace(/_/g, '-');
+    case 'NuGet':
+    case 'Packagist':
+    case 'npm':
+    case 'Debian':
+    case 'Ubuntu':
+    case 'Alpine':
+      return name.toLowerCase();
+    default:
+      return name;
+  }
+}
+
+/** The key advisories are indexed by. */
+export function identityKey(ecosystem: string, name: string): string {
+  const base = baseEcosystem(ecosystem);
+  return `${base}\u0000${normaliseName(base, name)}`;
+}
+
+/**
+ * Whether an advisory for `Debian:12` or `Alpine:v3.20` concerns a package from
+ * distro `debian-12` / `alpine-3.20.3`. A component that does not say its release
+ * is kept: better a question than a silent miss.
+ */
+export function releaseMatches(advisoryEcosystem: string, distro: string | undefined): boolean {
+  const colon = advisoryEcosystem.indexOf(':');
+  if (colon === -1 || distro === undefined) return true;
+  const release = advisoryEcosystem.slice(colon + 1).split(':')[0]!.replace(/^v/, '');
+  const version = distro.slice(distro.indexOf('-') + 1);
+  return version === release || version.startsWith(`${release}.`);
+}
