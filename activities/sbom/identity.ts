@@ -111,5 +111,7 @@ export function releaseMatches(advisoryEcosystem: string, distro: string | undef
   if (colon === -1 || distro === undefined) return true;
   const release = advisoryEcosystem.slice(colon + 1).split(':')[0]!.replace(/^v/, '');
   const version = distro.slice(distro.indexOf('-') + 1);
+  // A codename (`trixie/sid`) cannot be compared with a release number: keep it.
+  if (!/^\d/.test(version)) return true;
   return version === release || version.startsWith(`${release}.`);
 }

@@ -209,7 +209,9 @@ export function parseSbom(text: string, file: string): SbomResult {
   } catch (e) {
     if (e instanceof RangeError) return { ok: false, file, problem: 'JSON nested too deeply to read: not a real SBOM' };
     const message = e instanceof Error ? e.message : String(e);
-    const truncated = /end of (JSON )?input|Unterminated/i.test(message);
+    // V8 says "end of JSON input" only sometimes; an error at the very end of the text is a cut-off file too.
+    const position = /at position (\d+)/.exec(message)?.[1];
+    const truncated = /end of (JSON )?input|Unterminated/i.test(message) || (position !== undefined && Number(position) >= text.trimEnd().length);
     return { ok: false, file, problem: `${truncated ? 'truncated' : 'not JSON'} (${message})` };
   }
   try {
