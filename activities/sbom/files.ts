@@ -1,12 +1,12 @@
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** A path given as an SBOM that is neither a file nor a directory holding *.json files. */
 export class SbomPathError extends Error {
   override readonly name = 'SbomPathError';
 }
 
-/** The SBOM files named: files as given, directories searched (recursively) for *.json, sorted for a stable report. */
+/** The SBOM files named: files as given, directories searched (recursively) for *.json, sorted for a stable report; each file once. */
 export async function listSbomFiles(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
@@ -28,5 +28,6 @@ export async function listSbomFiles(paths: string[]): Promise<string[]> {
     if (found.length === 0) throw new SbomPathError(`${path} holds no *.json files: pass a directory of CycloneDX or SPDX JSON SBOMs`);
     files.push(...found);
   }
-  return files;
+  const seen = new Set<string>();
+  return files.filter((f) => !seen.has(resolve(f)) && seen.add(resolve(f)));
 }
