@@ -112,7 +112,7 @@ function cachedIdentity(purl: string): Identity | undefined {
     } catch {
       identity = null;
     }
-    if (purlCache.size > 200_000) purlCache.clear();
+    if (purlCache.size >= 50_000) purlCache.clear();
     purlCache.set(purl, identity);
   }
   return identity ?? undefined;
