@@ -212,7 +212,11 @@ export function parseSbom(text: string, file: string): SbomResult {
     // V8 says "end of JSON input" only sometimes; an error at the very end of the text is a cut-off file too.
     const position = /at position (\d+)/.exec(message)?.[1];
     const truncated = /end of (JSON )?input|Unterminated/i.test(message) || (position !== undefined && Number(position) >= text.trimEnd().length);
-    return { ok: false, file, problem: `${truncated ? 'truncated' : 'not JSON'} (${message})` };
+    return {
+      ok: false,
+      file,
+      problem: truncated ? `truncated (${message}): export the SBOM again` : `not JSON (${message}): pass a CycloneDX or SPDX JSON SBOM`,
+    };
   }
   try {
     if (typeof json === 'object' && json !== null && !Array.isArray(json)) {

@@ -60,6 +60,24 @@ describe('reading SBOMs', () => {
   });
 });
 
+describe('every supported spec version', () => {
+  it.each(['1.2', '1.3', '1.4', '1.5', '1.6'])('reads CycloneDX %s', (specVersion) => {
+    const r = parseSbom(JSON.stringify({ bomFormat: 'CycloneDX', specVersion, components: [{ type: 'library', name: 'chalk', version: '5.6.1', purl: 'pkg:npm/chalk@5.6.1' }] }), 'x.json');
+    expect(r.ok && r.sbom.components[0]?.identity).toEqual({ ecosystem: 'npm', name: 'chalk', version: '5.6.1' });
+  });
+
+  it.each(['SPDX-2.2', 'SPDX-2.3'])('reads %s, both spellings of the purl reference category', (spdxVersion) => {
+    const pkg = (i: number, category: string) => ({
+      SPDXID: `SPDXRef-${i}`,
+      name: 'chalk',
+      versionInfo: '5.6.1',
+      externalRefs: [{ referenceCategory: category, referenceType: 'purl', referenceLocator: 'pkg:npm/chalk@5.6.1' }],
+    });
+    const r = parseSbom(JSON.stringify({ spdxVersion, packages: [pkg(1, 'PACKAGE-MANAGER'), pkg(2, 'PACKAGE_MANAGER')] }), 'x.json');
+    expect(r.ok && r.sbom.components.map((c) => c.identity?.name)).toEqual(['chalk', 'chalk']);
+  });
+});
+
 describe('SBOMs that cannot be used are named with what is wrong', () => {
   it.each([
     ['a truncated file', '{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"name":"a"', /^truncated \(/],

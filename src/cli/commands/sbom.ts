@@ -14,15 +14,16 @@ export const exitAffected = 3;
 const concurrency = 8;
 
 interface MatchOptions {
-  advisory: string[];
-  package: string[];
-  digest: string[];
+  advisory?: string[];
+  package?: string[];
+  digest?: string[];
   json?: boolean;
   failOnMatch?: boolean;
   maxSbomMib: number;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+// No default value, so --help does not print "(default: [])".
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 function printReport(r: MatchReport): void {
   for (const a of r.affected) {
@@ -56,9 +57,9 @@ export function registerSbom(program: Command): void {
       'Report the components of CycloneDX (1.2-1.6) and SPDX (2.2/2.3) JSON SBOMs that an OSV advisory, a package URL or an image digest names.',
     )
     .argument('<sbom...>', 'SBOM files, or directories searched for *.json SBOMs')
-    .option('--advisory <file>', 'an OSV JSON advisory file (one advisory or a list; GitHub advisories in OSV form too); repeatable', collect, [])
-    .option('--package <purl>', 'a package URL with the exact bad version, e.g. pkg:npm/chalk@5.6.1; repeatable', collect, [])
-    .option('--digest <digest>', 'an image digest (sha256:…) whose SBOMs to report; repeatable', collect, [])
+    .option('--advisory <file>', 'an OSV JSON advisory file (one advisory or a list; GitHub advisories in OSV form too); repeatable', collect)
+    .option('--package <purl>', 'a package URL with the exact bad version, e.g. pkg:npm/chalk@5.6.1; repeatable', collect)
+    .option('--digest <digest>', 'an image digest (sha256:…) whose SBOMs to report; repeatable', collect)
     .option('--json', 'print {"affected","undecidable","unreadable","counts"} as JSON')
     .option('--fail-on-match', `exit ${exitAffected} when anything is affected (for CI gates)`)
     .option('--max-sbom-mib <n>', 'refuse SBOM files larger than this many MiB', positiveInt, 32)
@@ -77,8 +78,9 @@ Examples:
   firebreak sbom match --package pkg:npm/chalk@5.6.1 --package pkg:npm/debug@4.4.2 --fail-on-match sbom.cdx.json
   firebreak sbom match --digest sha256:<64 hex> sboms/ --json`,
     )
-    .action(async (paths: string[], opts: MatchOptions) => {
+    .action(async (paths: string[], given: MatchOptions) => {
       const lib = await import('../../../activities/sbom/index.ts');
+      const opts = { ...given, advisory: given.advisory ?? [], package: given.package ?? [], digest: given.digest ?? [] };
       if (opts.advisory.length + opts.package.length + opts.digest.length === 0) {
         throw new UserError('sbom match needs something to look for: --advisory <osv.json>, --package <purl@version> or --digest sha256:…');
       }
