@@ -62,6 +62,7 @@ const spdxPackage = z.object({
   SPDXID: z.string(),
   name: z.string(),
   versionInfo: z.string().optional(),
+  sourceInfo: z.string().optional(),
   externalRefs: z.array(z.object({ referenceCategory: z.string(), referenceType: z.string(), referenceLocator: z.string() })).optional(),
 });
 const spdxDocument = z.object({
@@ -143,8 +144,10 @@ function prop(c: CdxComponent, name: string): string | undefined {
 }
 
 function cdxToComponent(c: CdxComponent): Component {
-  const name = c.group && !c.purl ? `${c.group}/${c.name}` : c.name;
-  return component(name, c.version, c.purl, prop(c, 'syft:package:type') ?? prop(c, 'aquasecurity:trivy:PkgType'), prop(c, 'aquasecurity:trivy:SrcName'));
+  const type = prop(c, 'syft:package:type') ?? prop(c, 'aquasecurity:trivy:PkgType');
+  // Without a purl, the group joins the name as the ecosystem writes it: Maven `group:artifact`, npm `@scope/name`.
+  const name = c.group && !c.purl ? `${c.group}${type && packageTypes[type] === 'Maven' ? ':' : '/'}${c.name}` : c.name;
+  return component(name, c.version, c.purl, type, prop(c, 'aquasecurity:trivy:SrcName'));
 }
 
 class Unusable extends Error {}
@@ -195,7 +198,9 @@ function parseSpdx(json: unknown, file: string): Sbom {
       digests.push(...digestsOf(p.versionInfo, purl));
       continue;
     }
-    components.push(component(p.name, p.versionInfo, purl, undefined));
+    // Trivy names the source package of an OS package only here: "built package from: openssl 3.1.4-r2".
+    const source = /^built package from: (\S+)/.exec(p.sourceInfo ?? '')?.[1];
+    components.push(component(p.name, p.versionInfo, purl, undefined, source));
   }
   const label = subjects.length > 0 ? subjects.join(', ') : (doc.data.name ?? '(no described package)');
   return { file, format: doc.data.spdxVersion.replace('-', ' '), subject: subject(label, [...new Set(digests)]), components };

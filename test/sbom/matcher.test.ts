@@ -74,7 +74,7 @@ describe('matching advisories against SBOMs', () => {
   it("keeps to the advisory's distribution release: Alpine v3.19's fix applies to an Alpine 3.19 image, v3.18's does not", async () => {
     const r = await match(['alpine-openssl.json']);
     expect(hits(r)).toEqual(['trivy-spdx-alpine.json libcrypto3@3.1.4-r2 FIXTURE-ALPINE-CVE-2024-0727']);
-    expect(r.affected[0]?.matched).toBe('ECOSYSTEM >=0 <3.1.4-r5');
+    expect(r.affected[0]?.matched).toBe('ECOSYSTEM >=0 <3.1.4-r5 (source package openssl)');
   });
 
   it('matches a responder --package purl, with %40scope the same as @scope', async () => {

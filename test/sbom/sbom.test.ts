@@ -28,6 +28,18 @@ describe('reading SBOMs', () => {
     expect(s.components.find((c) => c.name === 'left-pad')?.identity).toEqual({ ecosystem: 'npm', name: 'left-pad' });
   });
 
+  it('joins a CycloneDX group to the name as the ecosystem writes it when there is no purl (Maven group:artifact)', () => {
+    const r = parseSbom(
+      JSON.stringify({
+        bomFormat: 'CycloneDX',
+        specVersion: '1.4',
+        components: [{ group: 'org.apache.logging.log4j', name: 'log4j-core', version: '2.14.1', properties: [{ name: 'aquasecurity:trivy:PkgType', value: 'jar' }] }],
+      }),
+      'x.json',
+    );
+    expect(r.ok && r.sbom.components[0]?.identity).toEqual({ ecosystem: 'Maven', name: 'org.apache.logging.log4j:log4j-core' });
+  });
+
   it('reads a Trivy CycloneDX 1.5 SBOM: the image digest from the subject purl, the source package of each OS package', async () => {
     const s = await read('trivy-cyclonedx-debian-sid.json');
     expect(s.subject.label).toBe(`debian:sid-20240311 sha256:${'b2'.repeat(32)}`);
@@ -47,7 +59,7 @@ describe('reading SBOMs', () => {
     expect(s.components.find((c) => c.name === 'internal-tool')).toEqual({ name: 'internal-tool', version: '0.1.0' });
   });
 
-  it('reads a Trivy SPDX 2.2 SBOM with apk purls and their distro', async () => {
+  it('reads a Trivy SPDX 2.2 SBOM with apk purls, their distro and their source package', async () => {
     const s = await read('trivy-spdx-alpine.json');
     expect(s.format).toBe('SPDX 2.2');
     expect(s.subject.label).toBe(`alpine:3.19.0 sha256:${'e5'.repeat(32)}`);
@@ -56,6 +68,7 @@ describe('reading SBOMs', () => {
       name: 'libcrypto3',
       version: '3.1.4-r2',
       distro: '3.19.0',
+      source: 'openssl',
     });
   });
 });
