@@ -61,6 +61,7 @@ export function parseOsv(text: string, source: string): OsvAdvisory[] {
   try {
     json = JSON.parse(text);
   } catch (e) {
+    if (e instanceof RangeError) throw new AdvisoryInputError(`${source} is JSON nested too deeply to read: pass an OSV advisory file`);
     throw new AdvisoryInputError(`${source} is not JSON (${e instanceof Error ? e.message : String(e)}): pass an OSV advisory file`);
   }
   const list = Array.isArray(json) ? json : [json];

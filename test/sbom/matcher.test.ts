@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { advisoryFromPurl, parseDigest, readOsvFile, type OsvAdvisory } from '../../activities/sbom/advisories.ts';
 import { matchSboms, type MatchReport } from '../../activities/sbom/matcher.ts';
-import { readSbomFile } from '../../activities/sbom/sbom.ts';
+import { parseSbom, readSbomFile } from '../../activities/sbom/sbom.ts';
 
 const sbomFiles = [
   'syft-cyclonedx-storefront.json',
@@ -101,5 +101,44 @@ describe('matching advisories against SBOMs', () => {
     const r = matchSboms({ advisories, digests: [] }, sboms);
     expect(r.counts).toEqual({ sboms: 5, components: 6 + 4 + 4 + 8 + 3, affected: 2, undecidable: 0, unreadable: 1 });
     expect(r.unreadable).toEqual([{ sbom: 'test/sbom/fixtures/sboms/missing.json', problem: 'cannot read: ENOENT' }]);
+  });
+});
+
+describe('OSV range boundaries', () => {
+  const events = {
+    'introduced..fixed': [{ introduced: '1.0.0' }, { fixed: '1.5.0' }],
+    'introduced..last_affected': [{ introduced: '1.0.0' }, { last_affected: '1.5.0' }],
+    'introduced..limit': [{ introduced: '1.0.0' }, { limit: '1.5.0' }],
+    'two intervals in one range': [{ introduced: '1.0.0' }, { fixed: '1.2.0' }, { introduced: '1.4.0' }, { fixed: '1.5.0' }],
+    'introduced 0, never fixed': [{ introduced: '0' }],
+  };
+  const cases: [keyof typeof events, string, boolean][] = [
+    ['introduced..fixed', '0.9.9', false],
+    ['introduced..fixed', '1.0.0', true],
+    ['introduced..fixed', '1.4.9', true],
+    ['introduced..fixed', '1.5.0', false],
+    ['introduced..last_affected', '1.5.0', true],
+    ['introduced..last_affected', '1.5.1', false],
+    ['introduced..limit', '1.4.9', true],
+    ['introduced..limit', '1.5.0', false],
+    ['two intervals in one range', '1.1.0', true],
+    ['two intervals in one range', '1.3.0', false],
+    ['two intervals in one range', '1.4.0', true],
+    ['two intervals in one range', '1.5.0', false],
+    ['introduced 0, never fixed', '0.0.1', true],
+  ];
+  it.each(cases)('%s: %s affected is %s', (range, version, affected) => {
+    const advisory: OsvAdvisory = { id: 'R', affected: [{ package: { ecosystem: 'npm', name: 'lib' }, ranges: [{ type: 'ECOSYSTEM', events: events[range] }] }] };
+    const sbom = parseSbom(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ name: 'lib', version, purl: `pkg:npm/lib@${version}` }] }), 'x.json');
+    const r = matchSboms({ advisories: [advisory], digests: [] }, [sbom]);
+    expect(r.affected.length).toBe(affected ? 1 : 0);
+    expect(r.undecidable).toEqual([]);
+  });
+
+  it('reports an SBOM version the ecosystem cannot read as undecidable, not unaffected', () => {
+    const advisory: OsvAdvisory = { id: 'R', affected: [{ package: { ecosystem: 'npm', name: 'lib' }, ranges: [{ type: 'ECOSYSTEM', events: events['introduced..fixed'] }] }] };
+    const sbom = parseSbom(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ name: 'lib', version: 'latest', purl: 'pkg:npm/lib@latest' }] }), 'x.json');
+    const r = matchSboms({ advisories: [advisory], digests: [] }, [sbom]);
+    expect(r.undecidable.map((u) => u.reason)).toEqual(['"latest" is not a npm version, so ECOSYSTEM >=1.0.0 <1.5.0 cannot be decided']);
   });
 });
