@@ -1,7 +1,8 @@
-import { cp, mkdtemp, truncate, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cp, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runFirebreak } from '../support/cli.ts';
 
 const advisories = 'test/sbom/fixtures/advisories';
@@ -86,6 +87,7 @@ describe('firebreak sbom match on bad input: exit 1, one line saying what to fix
     await writeFile(join(dir, 'wrong-types.osv.json'), JSON.stringify({ id: 'X', affected: [{ package: { ecosystem: 'npm', name: 7 } }] }));
     await writeFile(join(dir, 'truncated.osv.json'), '{"id":"X","affected":[');
   });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it.each([
     ['no advisory, package or digest', () => ['sbom', 'match', storefront], /needs something to look for: --advisory/],
@@ -108,8 +110,9 @@ describe('firebreak sbom match on bad input: exit 1, one line saying what to fix
 describe('firebreak sbom match on SBOMs it cannot read: each named on one line, the rest still matched', () => {
   it('reports a truncated, a wrong-typed, a 50 MB and a deeply nested SBOM, and still finds chalk in the good one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'firebreak-sbom-bad-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     await cp(storefront, join(dir, 'good.json'));
-    await writeFile(join(dir, 'truncated.json'), (await import('node:fs')).readFileSync(storefront, 'utf8').slice(0, 900));
+    await writeFile(join(dir, 'truncated.json'), readFileSync(storefront, 'utf8').slice(0, 900));
     await writeFile(join(dir, 'wrong-types.json'), JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', components: [{ name: 'a', version: 1 }] }));
     await writeFile(join(dir, 'huge.json'), '');
     await truncate(join(dir, 'huge.json'), 50 * 1024 * 1024);

@@ -1,7 +1,7 @@
-import { mkdtemp, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { maxNesting, parseSbom, readSbomFile, type Sbom } from '../../activities/sbom/sbom.ts';
 
 const fixture = (name: string): string => `test/sbom/fixtures/sboms/${name}`;
@@ -130,6 +130,7 @@ describe('SBOMs that cannot be used are named with what is wrong', () => {
 
   it('refuses a file over the size limit before reading it, saying the limit', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'firebreak-sbom-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'huge.json');
     await writeFile(file, '');
     await truncate(file, 50 * 1024 * 1024);
