@@ -12,14 +12,22 @@
  *
  * Target on a 2-core machine: <= 5 s, peak RSS <= 500 MB.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdvisoryIndex, listSbomFiles, Matcher, readSbomFile, type OsvAdvisory } from '../activities/sbom/index.ts';
+import { AdvisoryIndex, listSbomFiles, Matcher, readSbomFile, type MatchCounts, type OsvAdvisory } from '../activities/sbom/index.ts';
 
 const { values } = parseArgs({
-  options: { sboms: { type: 'string', default: '1000' }, components: { type: 'string', default: '500' }, universe: { type: 'string', default: '20000' } },
+  options: {
+    sboms: { type: 'string', default: '1000' },
+    components: { type: 'string', default: '500' },
+    universe: { type: 'string', default: '20000' },
+    // Internal: the matching phase, run in a fresh process so its time and peak RSS are its own, not the generator's.
+    'match-dir': { type: 'string' },
+  },
 });
 const sbomCount = Number(values.sboms);
 const perSbom = Number(values.components);
@@ -53,6 +61,25 @@ const advisories: OsvAdvisory[] = Array.from({ length: advisoryCount }, (_, k) =
       : { package: { ecosystem: 'npm', name: `target-${k}` }, versions: ['1.2.0'] },
   ],
 }));
+
+/** The matching phase as `firebreak sbom match` runs it: list, read 8 at a time, match, report. */
+async function matchPhase(dir: string): Promise<void> {
+  const start = performance.now();
+  const index = new AdvisoryIndex({ advisories, digests: [] });
+  const matcher = new Matcher(index);
+  const files = await listSbomFiles([dir]);
+  for (let i = 0; i < files.length; i += 8) {
+    for (const r of await Promise.all(files.slice(i, i + 8).map((f) => readSbomFile(f, { wanted: index.wants })))) matcher.add(r);
+  }
+  const { counts } = matcher.result();
+  const seconds = (performance.now() - start) / 1000;
+  process.stdout.write(JSON.stringify({ counts, seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+if (values['match-dir'] !== undefined) {
+  await matchPhase(values['match-dir']);
+  process.exit(0);
+}
 
 const dir = await mkdtemp(join(tmpdir(), 'firebreak-bench-sbom-'));
 let planted = 0;
@@ -108,24 +135,18 @@ try {
     `wrote ${sbomCount} SBOMs x ${perSbom} components (${(bytes / 1024 / 1024).toFixed(0)} MiB) in ${((performance.now() - genStart) / 1000).toFixed(1)}s; matching ${advisoryCount} advisories`,
   );
 
-  const start = performance.now();
-  const matcher = new Matcher(new AdvisoryIndex({ advisories, digests: [] }));
-  const files = await listSbomFiles([dir]);
-  for (let i = 0; i < files.length; i += 8) {
-    for (const r of await Promise.all(files.slice(i, i + 8).map((f) => readSbomFile(f)))) matcher.add(r);
-  }
-  const report = matcher.result();
-  const seconds = (performance.now() - start) / 1000;
-  const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  const c = report.counts;
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--match-dir', dir], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`the matching process failed: ${child.stderr}`);
+  const m = JSON.parse(child.stdout) as { counts: MatchCounts; seconds: number; peakRssMb: number };
+  const c = m.counts;
   console.log(`SBOMs          ${c.sboms} (${c.unreadable} unreadable)`);
   console.log(`components     ${c.components}`);
   console.log(`affected       ${c.affected} (planted ${planted})   undecidable ${c.undecidable}`);
-  console.log(`total time     ${seconds.toFixed(2)} s (read, parse, match)`);
-  console.log(`components/s   ${Math.round(c.components / seconds).toLocaleString('en-US')}`);
-  console.log(`peak RSS       ${peakRssMb.toFixed(0)} MB (whole process, generation included)`);
+  console.log(`total time     ${m.seconds.toFixed(2)} s (list, read, parse, match)`);
+  console.log(`components/s   ${Math.round(c.components / m.seconds).toLocaleString('en-US')}`);
+  console.log(`peak RSS       ${m.peakRssMb.toFixed(0)} MB (the matching process)`);
   const ok = c.affected === planted && c.unreadable === 0 && c.components === sbomCount * perSbom;
-  const fast = seconds <= 5 && peakRssMb <= 500;
+  const fast = m.seconds <= 5 && m.peakRssMb <= 500;
   console.log(`${ok ? 'correct' : 'WRONG COUNTS'}; target <= 5 s and <= 500 MB: ${fast ? 'met' : 'MISSED'}`);
   process.exitCode = ok ? 0 : 1;
 } finally {

@@ -115,3 +115,43 @@ export function releaseMatches(advisoryEcosystem: string, distro: string | undef
   if (!/^\d/.test(version)) return true;
   return version === release || version.startsWith(`${release}.`);
 }
+
+/**
+ * A coarse key shared by every spelling of a name: its last `/` or `:` segment,
+ * lower-cased, with runs of `-`, `_`, `.` as one `-`. Two identities with
+ * different loose names can never be the same package, which lets the matcher
+ * skip parsing the purls of components no advisory could name.
+ */
+export function looseName(name: string): string {
+  return name
+    .slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf(':')) + 1)
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-');
+}
+
+/**
+ * The loose name of a purl without parsing it, or undefined when the purl is
+ * unusual enough (a source package qualifier, an odd `@`, bad escapes) that
+ * only a full parse can say. Never a wrong answer: only "don't know".
+ */
+export function purlLooseName(purl: string): string | undefined {
+  if (purl.includes('upstream=')) return undefined;
+  let end = purl.length;
+  const q = purl.indexOf('?');
+  if (q !== -1) end = q;
+  const h = purl.indexOf('#');
+  if (h !== -1 && h < end) end = h;
+  const path = purl.slice(0, end);
+  const slash = path.lastIndexOf('/');
+  if (slash === -1) return undefined;
+  const at = path.lastIndexOf('@');
+  // An `@` before the last segment is only an unencoded npm scope (`/@scope/`); anything else needs the parser.
+  if (at !== -1 && at < slash && path[at - 1] !== '/') return undefined;
+  let segment = path.slice(slash + 1);
+  if (at > slash) segment = path.slice(slash + 1, at);
+  try {
+    return looseName(decodeURIComponent(segment));
+  } catch {
+    return undefined;
+  }
+}

@@ -7,7 +7,7 @@
  * undecidable, never "unaffected".
  */
 import { type AdvisorySet, type OsvAdvisory, type OsvEvent, type OsvRange } from './advisories.ts';
-import { identityKey, releaseMatches } from './identity.ts';
+import { identityKey, looseName, releaseMatches } from './identity.ts';
 import { type Component, type Sbom, type SbomResult } from './sbom.ts';
 import { comparatorFor, compareSemverRange, type Comparator } from './versions/index.ts';
 
@@ -132,7 +132,11 @@ function judge(entry: Entry, version: string): Verdict {
 /** Advisories indexed by (ecosystem, normalised name). */
 export class AdvisoryIndex {
   private readonly byKey = new Map<string, Entry[]>();
+  private readonly looseNames = new Set<string>();
   readonly digests: Map<string, string>;
+
+  /** For readSbomFile's `wanted`: could any advisory name a package of this loose name? */
+  readonly wants = (loose: string): boolean => this.looseNames.has(loose);
 
   constructor(set: AdvisorySet) {
     this.digests = new Map(set.digests.map((d) => [d, `digest ${d}`]));
@@ -149,6 +153,7 @@ export class AdvisoryIndex {
           compare: comparatorFor(a.package.ecosystem),
           ranges: (a.ranges ?? []).map((r) => prepareRange(r, a.package!.ecosystem)),
         };
+        this.looseNames.add(looseName(a.package.name));
         const key = identityKey(a.package.ecosystem, a.package.name);
         const list = this.byKey.get(key);
         if (list) list.push(entry);

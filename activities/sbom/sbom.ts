@@ -8,7 +8,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { identityFromPurl, type Identity } from './identity.ts';
+import { identityFromPurl, looseName, purlLooseName, type Identity } from './identity.ts';
 import { describeIssues } from './problems.ts';
 
 export interface Component {
@@ -34,6 +34,16 @@ export interface Sbom {
 }
 
 export type SbomResult = { ok: true; sbom: Sbom } | { ok: false; file: string; problem: string };
+
+export interface ReadOptions {
+  /** Refuse files larger than this (default maxSbomBytes). */
+  maxBytes?: number;
+  /**
+   * Whether any advisory could name a package of this loose name (identity.ts). When given, the purls
+   * of components it rules out are not parsed: they keep their purl and get no identity.
+   */
+  wanted?: (looseName: string) => boolean;
+}
 
 /** SBOMs larger than this are refused, with the limit in the message: one image's SBOM is a few MiB. */
 export const maxSbomBytes = 32 * 1024 * 1024;
@@ -126,10 +136,21 @@ function digestsOf(...values: (string | undefined)[]): string[] {
   return [...found];
 }
 
-function component(name: string, version: string | undefined, purl: string | undefined, packageType: string | undefined, source?: string): Component {
+function component(
+  wanted: ReadOptions['wanted'],
+  name: string,
+  version: string | undefined,
+  purl: string | undefined,
+  packageType: string | undefined,
+  source?: string,
+): Component {
   const c: Component = { name };
   if (version !== undefined && version !== '') c.version = version;
   if (purl) c.purl = purl;
+  if (purl && wanted) {
+    const loose = purlLooseName(purl);
+    if (loose !== undefined && !wanted(loose) && !(source && wanted(looseName(source)))) return c;
+  }
   let identity = purl ? cachedIdentity(purl) : undefined;
   if (!identity && packageType && packageTypes[packageType]) identity = { ecosystem: packageTypes[packageType], name };
   if (identity) {
@@ -143,11 +164,11 @@ function prop(c: CdxComponent, name: string): string | undefined {
   return c.properties?.find((p) => p.name === name)?.value;
 }
 
-function cdxToComponent(c: CdxComponent): Component {
+function cdxToComponent(c: CdxComponent, wanted: ReadOptions['wanted']): Component {
   const type = prop(c, 'syft:package:type') ?? prop(c, 'aquasecurity:trivy:PkgType');
   // Without a purl, the group joins the name as the ecosystem writes it: Maven `group:artifact`, npm `@scope/name`.
   const name = c.group && !c.purl ? `${c.group}${type && packageTypes[type] === 'Maven' ? ':' : '/'}${c.name}` : c.name;
-  return component(name, c.version, c.purl, type, prop(c, 'aquasecurity:trivy:SrcName'));
+  return component(wanted, name, c.version, c.purl, type, prop(c, 'aquasecurity:trivy:SrcName'));
 }
 
 class Unusable extends Error {}
@@ -158,7 +179,7 @@ function subject(label: string, digests: string[]): Subject {
   return { label: first && !label.toLowerCase().includes(first) ? `${label} ${first}` : label, digests };
 }
 
-function parseCycloneDx(json: unknown, file: string): Sbom {
+function parseCycloneDx(json: unknown, file: string, wanted: ReadOptions['wanted']): Sbom {
   const doc = cdxDocument.safeParse(json);
   if (!doc.success) throw new Unusable(`not a usable CycloneDX SBOM: ${describeIssues(doc.error)}`);
   const components: Component[] = [];
@@ -170,7 +191,7 @@ function parseCycloneDx(json: unknown, file: string): Sbom {
     for (let i = 0; i < items.length; i++) {
       const r = cdxComponent.safeParse(items[i]);
       if (!r.success) throw new Unusable(`not a usable CycloneDX SBOM: ${describeIssues(r.error, `${path}[${i}]`)}`);
-      components.push(cdxToComponent(r.data));
+      components.push(cdxToComponent(r.data, wanted));
       if (r.data.components && r.data.components.length > 0) stack.push({ items: r.data.components, path: `${path}[${i}].components`, depth: depth + 1 });
     }
   }
@@ -180,7 +201,7 @@ function parseCycloneDx(json: unknown, file: string): Sbom {
   return { file, format: `CycloneDX ${doc.data.specVersion}`, subject: subject(label, digests), components };
 }
 
-function parseSpdx(json: unknown, file: string): Sbom {
+function parseSpdx(json: unknown, file: string, wanted: ReadOptions['wanted']): Sbom {
   const doc = spdxDocument.safeParse(json);
   if (!doc.success) throw new Unusable(`not a usable SPDX SBOM: ${describeIssues(doc.error)}`);
   const described = new Set(doc.data.documentDescribes ?? []);
@@ -200,14 +221,14 @@ function parseSpdx(json: unknown, file: string): Sbom {
     }
     // Trivy names the source package of an OS package only here: "built package from: openssl 3.1.4-r2".
     const source = /^built package from: (\S+)/.exec(p.sourceInfo ?? '')?.[1];
-    components.push(component(p.name, p.versionInfo, purl, undefined, source));
+    components.push(component(wanted, p.name, p.versionInfo, purl, undefined, source));
   }
   const label = subjects.length > 0 ? subjects.join(', ') : (doc.data.name ?? '(no described package)');
   return { file, format: doc.data.spdxVersion.replace('-', ' '), subject: subject(label, [...new Set(digests)]), components };
 }
 
 /** Parses SBOM JSON text; `file` names it in problems. */
-export function parseSbom(text: string, file: string): SbomResult {
+export function parseSbom(text: string, file: string, wanted?: ReadOptions['wanted']): SbomResult {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -226,8 +247,8 @@ export function parseSbom(text: string, file: string): SbomResult {
   try {
     if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
       const doc = json as Record<string, unknown>;
-      if ('bomFormat' in doc) return { ok: true, sbom: parseCycloneDx(json, file) };
-      if ('spdxVersion' in doc) return { ok: true, sbom: parseSpdx(json, file) };
+      if ('bomFormat' in doc) return { ok: true, sbom: parseCycloneDx(json, file, wanted) };
+      if ('spdxVersion' in doc) return { ok: true, sbom: parseSpdx(json, file, wanted) };
     }
     return { ok: false, file, problem: 'neither CycloneDX (no bomFormat) nor SPDX (no spdxVersion): pass a CycloneDX or SPDX JSON SBOM' };
   } catch (e) {
@@ -236,14 +257,15 @@ export function parseSbom(text: string, file: string): SbomResult {
   }
 }
 
-/** Reads and parses one SBOM file, refusing files over `maxBytes` before reading them. */
-export async function readSbomFile(file: string, maxBytes = maxSbomBytes): Promise<SbomResult> {
+/** Reads and parses one SBOM file, refusing files over the size limit before reading them. */
+export async function readSbomFile(file: string, options: ReadOptions = {}): Promise<SbomResult> {
+  const maxBytes = options.maxBytes ?? maxSbomBytes;
   try {
     const s = await stat(file);
     if (s.size > maxBytes) {
       return { ok: false, file, problem: `${s.size} bytes, over the ${Math.round(maxBytes / 1024 / 1024)} MiB limit for one SBOM (--max-sbom-mib raises it)` };
     }
-    return parseSbom(await readFile(file, 'utf8'), file);
+    return parseSbom(await readFile(file, 'utf8'), file, options.wanted);
   } catch (e) {
     return { ok: false, file, problem: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
   }

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
+import { PackageURL } from 'packageurl-js';
 import { describe, expect, it } from 'vitest';
-import { identityFromPurl, identityKey, InvalidPurlError } from '../../activities/sbom/identity.ts';
+import { identityFromPurl, identityKey, InvalidPurlError, looseName, purlLooseName } from '../../activities/sbom/identity.ts';
 
 describe('package identity', () => {
   it('compares npm scopes on decoded fields: %40scope is @scope', () => {
@@ -39,5 +41,42 @@ describe('package identity', () => {
   it('rejects a malformed purl with a message saying how to write one', () => {
     expect(() => identityFromPurl('pkg:npm')).toThrow(InvalidPurlError);
     expect(() => identityFromPurl('chalk@5.6.1')).toThrow(/write it as pkg:<type>\/<namespace>\/<name>@<version>/);
+  });
+});
+
+describe('the loose name the matcher filters purls by before parsing them', () => {
+  it.each([
+    ['pkg:npm/%40acme/ui-kit@2.0.0', 'ui-kit'],
+    ['pkg:npm/@acme/ui-kit@2.0.0', 'ui-kit'],
+    ['pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1?type=jar', 'log4j-core'],
+    ['pkg:golang/golang.org/x/net@v0.17.0#http2', 'net'],
+    ['pkg:pypi/Requests_OAuthlib@1.3.1', 'requests-oauthlib'],
+    ['pkg:deb/debian/liblzma5@5.6.1-1?arch=amd64&upstream=xz-utils', undefined],
+    ['pkg:npm/odd@1.0/2', undefined],
+  ])('%s → %s', (purl, loose) => {
+    expect(purlLooseName(purl)).toBe(loose);
+  });
+
+  it('is never wrong: whenever it answers, it is the loose name of the identity the purl parses to', () => {
+    const segment = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._@:+ -]{0,12}$/);
+    fc.assert(
+      fc.property(
+        fc.constantFrom('npm', 'pypi', 'maven', 'golang', 'composer', 'gem', 'cargo', 'nuget', 'deb', 'apk'),
+        fc.option(segment, { nil: undefined }),
+        segment,
+        fc.option(fc.stringMatching(/^[0-9][0-9A-Za-z.+~:-]{0,10}$/), { nil: undefined }),
+        (type, namespace, name, version) => {
+          let purl: string;
+          try {
+            purl = new PackageURL(type, namespace, name, version, undefined, undefined).toString();
+          } catch {
+            return;
+          }
+          const loose = purlLooseName(purl);
+          if (loose !== undefined) expect(loose).toBe(looseName(identityFromPurl(purl).name));
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { advisoryFromPurl, parseDigest, readOsvFile, type OsvAdvisory } from '../../activities/sbom/advisories.ts';
-import { matchSboms, type MatchReport } from '../../activities/sbom/matcher.ts';
+import { AdvisoryIndex, matchSboms, type MatchReport } from '../../activities/sbom/matcher.ts';
 import { parseSbom, readSbomFile } from '../../activities/sbom/sbom.ts';
 
 const sbomFiles = [
@@ -101,6 +101,20 @@ describe('matching advisories against SBOMs', () => {
     const r = matchSboms({ advisories, digests: [] }, sboms);
     expect(r.counts).toEqual({ sboms: 5, components: 6 + 4 + 4 + 8 + 3, affected: 2, undecidable: 0, unreadable: 1 });
     expect(r.unreadable).toEqual([{ sbom: 'test/sbom/fixtures/sboms/missing.json', problem: 'cannot read: ENOENT' }]);
+  });
+});
+
+describe('skipping the purls no advisory could name', () => {
+  it('changes no result: every fixture advisory against every fixture SBOM, with and without the filter', async () => {
+    const files = ['npm-qix-compromise-2025-09-08.json', 'ghsa-log4j-core-two-ranges.json', 'debian-xz-utils.json', 'pypi-last-affected-and-limit.json', 'git-range-only.json', 'alpine-openssl.json', 'hex-phoenix.json'];
+    const advisories = (await Promise.all(files.map((f) => readOsvFile(`test/sbom/fixtures/advisories/${f}`)))).flat();
+    advisories.push(advisoryFromPurl('pkg:npm/%40acme/ui-kit@2.0.0'));
+    const set = { advisories, digests: [] };
+    const index = new AdvisoryIndex(set);
+    const plain = matchSboms(set, await Promise.all(sbomFiles.map((f) => readSbomFile(f))));
+    const filtered = matchSboms(set, await Promise.all(sbomFiles.map((f) => readSbomFile(f, { wanted: index.wants }))));
+    expect(filtered).toEqual(plain);
+    expect(plain.affected.length).toBeGreaterThan(8);
   });
 });
 

@@ -95,10 +95,11 @@ Examples:
         if (e instanceof lib.AdvisoryInputError || e instanceof lib.SbomPathError) throw new UserError(e.message);
         throw e;
       }
-      const matcher = new lib.Matcher(new lib.AdvisoryIndex(set));
-      const maxBytes = opts.maxSbomMib * 1024 * 1024;
+      const index = new lib.AdvisoryIndex(set);
+      const matcher = new lib.Matcher(index);
+      const read = { maxBytes: opts.maxSbomMib * 1024 * 1024, wanted: index.wants };
       for (let i = 0; i < files.length; i += concurrency) {
-        const batch = await Promise.all(files.slice(i, i + concurrency).map((f) => lib.readSbomFile(f, maxBytes)));
+        const batch = await Promise.all(files.slice(i, i + concurrency).map((f) => lib.readSbomFile(f, read)));
         for (const result of batch) matcher.add(result);
       }
       const report = matcher.result();
