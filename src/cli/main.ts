@@ -10,6 +10,7 @@ import { registerIncidents } from './commands/incidents.ts';
 import { registerIntake } from './commands/intake.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerRunbooks } from './commands/runbooks.ts';
+import { registerSbom } from './commands/sbom.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStart } from './commands/start.ts';
 import { exit, note, SilentFailure, UserError } from './io.ts';
@@ -24,6 +25,7 @@ const commands: ((program: Command) => void)[] = [
   registerRunbooks,
   registerEvidence,
   registerIntake,
+  registerSbom,
 ];
 
 function buildProgram(): Command {

@@ -1,0 +1,33 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+/** A path given as an SBOM that is neither a file nor a directory holding *.json files. */
+export class SbomPathError extends Error {
+  override readonly name = 'SbomPathError';
+}
+
+/** The SBOM files named: files as given, directories searched (recursively) for *.json, sorted for a stable report; each file once. */
+export async function listSbomFiles(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    let s;
+    try {
+      s = await stat(path);
+    } catch (e) {
+      throw new SbomPathError(`cannot read SBOM path ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    if (s.isFile()) {
+      files.push(path);
+      continue;
+    }
+    if (!s.isDirectory()) throw new SbomPathError(`${path} is neither a file nor a directory: pass SBOM files or directories of them`);
+    const found = (await readdir(path, { recursive: true, withFileTypes: true }))
+      .filter((d) => d.isFile() && d.name.endsWith('.json'))
+      .map((d) => join(d.parentPath, d.name))
+      .sort();
+    if (found.length === 0) throw new SbomPathError(`${path} holds no *.json files: pass a directory of CycloneDX or SPDX JSON SBOMs`);
+    files.push(...found);
+  }
+  const seen = new Set<string>();
+  return files.filter((f) => !seen.has(resolve(f)) && seen.add(resolve(f)));
+}
