@@ -45,6 +45,9 @@ export const credentialCompromiseRunbook = {
   children: [],
 } as const satisfies RunbookDefinition;
 
+/** The worker's self-check (`firebreak doctor`): a workflow, but not a runbook, so not in the catalog. */
+export const preflightWorkflow = 'preflight';
+
 /** The step ids of each runbook, as its policy (runbooks/<id>.yaml) gates them. */
 export const containerEscapeSteps = containerEscapeRunbook.steps;
 export const credentialCompromiseSteps = credentialCompromiseRunbook.steps;

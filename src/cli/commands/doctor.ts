@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { PreflightReport } from '../../../workflows/preflight.ts';
 import { withClient } from '../client.ts';
 import { exit, out, outJson, positiveInt, SilentFailure, UserError } from '../io.ts';
+import { preflightWorkflow } from '../../../workflows/catalog.ts';
 
 export function registerDoctor(program: Command): void {
   program
@@ -11,7 +12,7 @@ export function registerDoctor(program: Command): void {
     .addOption(new Option('--timeout <seconds>', 'how long to wait for a worker').default(30).argParser(positiveInt))
     .action(async (opts: { json?: boolean; timeout: number }) => {
       await withClient(async (client, config) => {
-        const handle = await client.workflow.start('preflight', {
+        const handle = await client.workflow.start(preflightWorkflow, {
           taskQueue: config.FIREBREAK_TASK_QUEUE,
           workflowId: `preflight-${new Date().toISOString()}`,
           workflowExecutionTimeout: `${opts.timeout} seconds`,

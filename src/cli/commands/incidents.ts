@@ -5,6 +5,7 @@ import type { StepState } from '../../../workflows/engine/types.ts';
 import { operatorIdentity, withClient } from '../client.ts';
 import { describeFailure, incidentFailure } from '../../timeline/outcome.ts';
 import { exit, out, outJson, SilentFailure, UserError } from '../io.ts';
+import { preflightWorkflow } from '../../../workflows/catalog.ts';
 
 function describeStep(s: StepState): string {
   const votes = s.approvals.map((v) => `${v.actor}${v.reason ? ` ("${v.reason}")` : ''}`).join(', ');
@@ -36,7 +37,7 @@ export function registerIncidents(program: Command): void {
     .option('--limit <n>', 'at most this many', '50')
     .action(async (opts: { open?: boolean; json?: boolean; limit: string }) => {
       await withClient(async (client) => {
-        const query = `WorkflowType != 'preflight'${opts.open ? " AND ExecutionStatus = 'Running'" : ''}`;
+        const query = `WorkflowType != '${preflightWorkflow}'${opts.open ? " AND ExecutionStatus = 'Running'" : ''}`;
         const rows: { incidentId: string; runbook: string; status: string; started: string; closed?: string }[] = [];
         for await (const w of client.workflow.list({ query, pageSize: 100 })) {
           rows.push({
