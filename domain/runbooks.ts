@@ -31,3 +31,20 @@ export function policyFitProblem(policySteps: readonly string[], workflowSteps: 
   ].filter(Boolean);
   return problems.length === 0 ? undefined : problems.join('; ');
 }
+
+/** The group a principal names (`group:oncall` → `oncall`), or undefined for a person or channel. */
+export function groupName(principal: string): string | undefined {
+  return principal.startsWith('group:') ? principal.slice('group:'.length) : undefined;
+}
+
+/** Principals with every `group:<name>` replaced by its members (an undefined group has none), each once. */
+export function expandGroups(principals: readonly string[], groups: Readonly<Record<string, readonly string[]>>): string[] {
+  return [
+    ...new Set(
+      principals.flatMap((p) => {
+        const group = groupName(p);
+        return group === undefined ? [p] : (groups[group] ?? []);
+      }),
+    ),
+  ];
+}

@@ -29,7 +29,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { accessKeyIdPattern, targetAttributeProblem, targetIdProblem } from '../../domain/names.ts';
-import { policyFitProblem } from '../../domain/runbooks.ts';
+import { groupName, policyFitProblem } from '../../domain/runbooks.ts';
 import { modes, severities, targetKinds } from '../../domain/vocabulary.ts';
 import { formatFieldPath } from '../text/field-path.ts';
 import type { IncidentInput, Mode, Target, TriggerInfo } from '../../workflows/engine/types.ts';
@@ -301,7 +301,10 @@ function referencedGroups(policy: RunbookPolicy): string[] {
   const names = new Set<string>();
   for (const gate of gates) {
     if (gate === 'none') continue;
-    for (const p of [...gate.approvers, ...gate.escalateTo]) if (p.startsWith('group:')) names.add(p.slice('group:'.length));
+    for (const p of [...gate.approvers, ...gate.escalateTo]) {
+      const group = groupName(p);
+      if (group !== undefined) names.add(group);
+    }
   }
   return [...names].sort();
 }

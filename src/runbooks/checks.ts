@@ -1,7 +1,7 @@
 // The checks of a policy that need more than its schema: the workflow it
 // names exists and fits it (domain/runbooks.ts, the rule the engine checks
 // too), and every approver group it names is defined.
-import { policyFit } from '../../domain/runbooks.ts';
+import { groupName, policyFit } from '../../domain/runbooks.ts';
 import type { FieldPath } from '../text/field-path.ts';
 import type { RunbookContext, WorkflowCatalog } from './loader.ts';
 
@@ -63,9 +63,8 @@ export function checkGroups(
       const list = gate[field];
       if (!Array.isArray(list)) continue;
       list.forEach((entry: unknown, j) => {
-        if (typeof entry !== 'string' || !entry.startsWith('group:')) return;
-        const group = entry.slice('group:'.length);
-        if (Object.hasOwn(groups, group)) return;
+        const group = typeof entry === 'string' ? groupName(entry) : undefined;
+        if (group === undefined || Object.hasOwn(groups, group)) return;
         report(
           [...gatePath, field, j],
           `group "${group}" is not defined; ${

@@ -19,6 +19,15 @@ async function incidentAwaitingIsolate(policy = testPolicy()) {
   return handle;
 }
 
+/**
+ * The update events in the incident's history. A rejected vote must add none;
+ * other events (the approval request's notice completing) may land meanwhile.
+ */
+async function updateEvents(handle: Awaited<ReturnType<typeof incidentAwaitingIsolate>>): Promise<number> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes != null || e.workflowExecutionUpdateCompletedEventAttributes != null).length;
+}
+
 async function rejectionOf(p: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
   try {
     await p;
@@ -35,11 +44,16 @@ async function rejectionOf(p: Promise<unknown>): Promise<{ type: string | undefi
 describe('approval gate', () => {
   it('rejects a vote on a step the incident does not have, writing nothing to history', async () => {
     const handle = await incidentAwaitingIsolate();
-    const before = (await handle.fetchHistory()).events?.length;
     const r = await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ step: 'drain', decision: 'approve', actor: 'cli:bob' }] }));
     expect(r.type).toBe(rejection.unknownStep);
     expect(r.message).toContain('no step "drain"');
-    expect((await handle.fetchHistory()).events?.length).toBe(before);
+    expect(await updateEvents(handle)).toBe(0);
+  });
+
+  it('control: an accepted vote is written to history as an update', async () => {
+    const handle = await incidentAwaitingIsolate();
+    await handle.executeUpdate(decideUpdate, { args: [{ step: 'isolate', decision: 'approve', actor: 'cli:bob' }] });
+    expect(await updateEvents(handle)).toBeGreaterThan(0);
   });
 
   it('rejects a vote on a step that is not awaiting a decision', async () => {
@@ -50,10 +64,9 @@ describe('approval gate', () => {
 
   it('rejects a vote from someone who is not an approver, writing nothing to history', async () => {
     const handle = await incidentAwaitingIsolate();
-    const before = (await handle.fetchHistory()).events?.length;
     const r = await rejectionOf(handle.executeUpdate(decideUpdate, { args: [{ step: 'isolate', decision: 'approve', actor: 'cli:mallory' }] }));
     expect(r).toEqual({ type: rejection.notAnApprover, message: 'cli:mallory is not an approver of step "isolate".' });
-    expect((await handle.fetchHistory()).events?.length).toBe(before);
+    expect(await updateEvents(handle)).toBe(0);
     expect((await handle.query(statusQuery)).pendingApprovals[0]?.approvals).toBe(0);
   });
 

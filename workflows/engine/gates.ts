@@ -4,6 +4,7 @@ import { workflowNow, workflowNowIso } from './clock.ts';
 import { rejection, type DecideInput } from './messages.ts';
 import type { Timeline } from './timeline.ts';
 import type { StepState } from './types.ts';
+import { expandGroups } from '../../domain/runbooks.ts';
 
 export interface Notification {
   kind: 'approval-requested' | 'escalation';
@@ -107,11 +108,7 @@ export class Gates {
 
   /** Everyone who may approve under a gate, groups expanded. */
   approversOf(gate: ApprovalGate): string[] {
-    return [
-      ...new Set(
-        gate.approvers.flatMap((a) => (a.startsWith('group:') ? (this.opts.groups[a.slice('group:'.length)] ?? []) : [a])),
-      ),
-    ];
+    return expandGroups(gate.approvers, this.opts.groups);
   }
 
   /** Throws a typed failure when the vote must be refused. Writes nothing. */

@@ -8,6 +8,7 @@ import type { Gates, Notification } from './gates.ts';
 import { describeFailure } from './saga.ts';
 import type { Timeline } from './timeline.ts';
 import type { IncidentInput, StepState } from './types.ts';
+import { expandGroups } from '../../domain/runbooks.ts';
 
 /**
  * Activity options of `notify`, for every runbook: a notice is retried
@@ -113,7 +114,7 @@ export class Notices {
   announce(n: Notification): void {
     if (n.kind === 'escalation') {
       // Groups are expanded to their members; channels and people stay as they are.
-      const to = [...new Set(n.to.flatMap((t) => (t.startsWith('group:') ? (this.input.groups[t.slice('group:'.length)] ?? []) : [t])))];
+      const to = expandGroups(n.to, this.input.groups);
       this.deliver(() => ({ ...this.base(), kind: 'escalation', step: n.step, to, deadline: n.deadline }));
       return;
     }
