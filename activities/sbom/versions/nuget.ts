@@ -6,7 +6,7 @@
  * its release, its labels compared case-insensitively, numeric labels as
  * numbers and before alphanumeric ones (SemVer 2.0); build metadata is ignored.
  */
-import { compareDigits, type Comparator } from './types.ts';
+import { compareDigitLists, compareDigits, type Comparator } from './types.ts';
 
 const pattern = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
 
@@ -33,10 +33,8 @@ export const compareNuget: Comparator = (a, b) => {
   const x = parse(a);
   const y = parse(b);
   if (!x || !y) return undefined;
-  for (let i = 0; i < 4; i++) {
-    const c = compareDigits(x.parts[i]!, y.parts[i]!);
-    if (c !== 0) return c;
-  }
+  const parts = compareDigitLists(x.parts, y.parts);
+  if (parts !== 0) return parts;
   if (x.labels.length === 0 || y.labels.length === 0) return y.labels.length - x.labels.length;
   for (let i = 0; i < Math.min(x.labels.length, y.labels.length); i++) {
     const c = compareLabel(x.labels[i]!, y.labels[i]!);

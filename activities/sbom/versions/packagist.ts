@@ -7,7 +7,7 @@
  * number, and a trailing `-dev` before the same version without it. Branch
  * versions (`dev-main`, `2.x-dev`) have no order and are undecidable.
  */
-import { compareDigits, type Comparator } from './types.ts';
+import { compareDigitLists, compareDigits, type Comparator } from './types.ts';
 
 const pattern = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?(?:[._-]?(stable|beta|b|rc|alpha|a|patch|pl|p)((?:[.-]?\d+)*)?)?([.-]?dev)?$/i;
 const stabilities: Record<string, number> = { alpha: 1, a: 1, beta: 2, b: 2, rc: 3, stable: 4, patch: 5, pl: 5, p: 5 };
@@ -37,10 +37,8 @@ export const comparePackagist: Comparator = (a, b) => {
   const x = parse(a);
   const y = parse(b);
   if (!x || !y) return undefined;
-  for (let i = 0; i < 4; i++) {
-    const c = compareDigits(x.parts[i]!, y.parts[i]!);
-    if (c !== 0) return c;
-  }
+  const parts = compareDigitLists(x.parts, y.parts);
+  if (parts !== 0) return parts;
   if (x.stability !== y.stability) return x.stability - y.stability;
   for (let i = 0; i < Math.max(x.number.length, y.number.length); i++) {
     const c = compareDigits(x.number[i] ?? '0', y.number[i] ?? '0');

@@ -17,3 +17,12 @@ export function compareDigits(a: string, b: string): number {
   if (x.length !== y.length) return x.length - y.length;
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** Compares two lists of digit strings position by position (both padded to the same length by the parser). */
+export function compareDigitLists(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const c = compareDigits(a[i] ?? '0', b[i] ?? '0');
+    if (c !== 0) return c;
+  }
+  return 0;
+}
