@@ -6,7 +6,7 @@
  * items (0, "", final, ga, release) are dropped. Qualifiers order
  * alpha < beta < milestone < rc = cr < snapshot < "" = final = ga = release < sp,
  * then unknown qualifiers lexically; `a1`, `b1`, `m1` mean alpha/beta/milestone 1.
- * Case does not matter.
+ * Case does not matter. `.qualifier` orders as `-qualifier` (the spec's rule).
  */
 import { compareDigits, type Comparator } from './types.ts';
 
@@ -59,10 +59,12 @@ function parse(version: string): Item {
   };
   for (let i = 0; i < v.length; i++) {
     const c = v[i]!;
-    if (c === '.') {
+    const next = v[i + 1];
+    // The spec orders `.qualifier` as `-qualifier`: a dot before letters opens a sub-list as a hyphen does.
+    if (c === '.' && !(next !== undefined && /[a-z]/.test(next))) {
       list.push(i === start ? { kind: 'int', value: '0' } : parseItem(isDigit, v.slice(start, i)));
       start = i + 1;
-    } else if (c === '-') {
+    } else if (c === '-' || c === '.') {
       list.push(i === start ? { kind: 'int', value: '0' } : parseItem(isDigit, v.slice(start, i)));
       start = i + 1;
       open();
@@ -117,6 +119,8 @@ function compareItem(a: Item, b: Item | undefined): number {
 }
 
 // Maven orders any string; refuse what is plainly not a version (empty, spaces, ranges) so it is reported, not guessed.
-const plausible = /^[0-9A-Za-z][0-9A-Za-z._+-]*$/;
+// A version must start with a digit: letter-first ones (RELEASE, LATEST, ga.alpha) are where ComparableVersion's
+// list-against-string rule stops being transitive, and no release is numbered so.
+const plausible = /^[0-9][0-9A-Za-z._+-]*$/;
 
 export const compareMaven: Comparator = (a, b) => (plausible.test(a) && plausible.test(b) ? compareItem(parse(a), parse(b)) : undefined);
