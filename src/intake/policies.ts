@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { workflowCatalog } from '../../workflows/catalog.ts';
 import { checkRunbooks, findRunbookFiles, formatProblem, RunbookValidationError, displayPath, type WorkflowCatalog } from '../runbooks/loader.ts';
 import type { RunbookPolicy } from '../runbooks/schema.ts';
+import { readProblem } from '../text/errno.ts';
 
 export async function loadPoliciesForRouting(
   dir: string,
@@ -18,7 +19,7 @@ export async function loadPoliciesForRouting(
   try {
     files = await findRunbookFiles(dir);
   } catch (e) {
-    throw new RunbookValidationError([{ file: displayPath(dir), path: '', message: `cannot read the policy directory (${(e as NodeJS.ErrnoException).code ?? String(e)})` }]);
+    throw new RunbookValidationError([{ file: displayPath(dir), path: '', message: `cannot read the policy directory: ${readProblem(e, 'directory')}` }]);
   }
   const catalog: WorkflowCatalog = { ...workflowCatalog };
   const notes: string[] = [];

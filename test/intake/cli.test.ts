@@ -51,6 +51,12 @@ describe('firebreak route', () => {
     expect(r.stdout).toContain('  auto-containment yes: isolate runs without waiting for approval');
   });
 
+  it('applies FIREBREAK_DEFAULT_CLUSTER as intake does, so the correlation key it prints is the one intake uses', async () => {
+    const r = await runFirebreak(['route', '--source', 'falco', fx('falco/release-agent-escape.json')], { ...env, FIREBREAK_DEFAULT_CLUSTER: 'prod-eu' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  correlation key  prod-eu:demo-shop:storefront-7d9c6b5f8-x7k2p\n');
+  });
+
   it('says the gates wait for a human when no autoContain rule matches', async () => {
     const r = await runFirebreak(['route', '--source', 'falco', fx('falco/terminal-shell.json')], env);
     expect(r.stdout).toContain('  auto-containment no: every gated step waits for a human');

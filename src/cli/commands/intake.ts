@@ -9,7 +9,9 @@ import { getConfig } from '../../config/index.ts';
 import type { UnroutedRecord } from '../../intake/service.ts';
 import { printableLine } from '../../text/terminal.ts';
 import { parseDuration } from '../../runbooks/schema.ts';
-import { note, out, positiveInt, UserError } from '../io.ts';
+import { note, out, outJson, positiveInt, UserError } from '../io.ts';
+import { readProblem } from '../../text/errno.ts';
+import { RunbookValidationError } from '../../runbooks/loader.ts';
 import { alertSources, type AlertSource } from '../../../domain/vocabulary.ts';
 
 
@@ -37,11 +39,12 @@ export function registerIntake(program: Command): void {
       try {
         body = await readFile(file, 'utf8');
       } catch (e) {
-        throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        throw new UserError(`cannot read ${file}: ${readProblem(e, 'file')}`);
       }
       let alerts;
       try {
-        alerts = normaliseBody(opts.source, body, new Date().toISOString());
+        // As intake normalises it: with the configured default cluster (FIREBREAK_DEFAULT_CLUSTER).
+        alerts = normaliseBody(opts.source, body, new Date().toISOString(), { defaultCluster: config.FIREBREAK_DEFAULT_CLUSTER });
       } catch (e) {
         if (e instanceof InvalidPayloadError) {
           throw new UserError(
@@ -51,7 +54,7 @@ export function registerIntake(program: Command): void {
         throw e;
       }
       const loaded = await loadPoliciesForRouting(opts.runbooks ?? config.FIREBREAK_RUNBOOKS_DIR, config.FIREBREAK_APPROVER_GROUPS).catch((e: unknown) => {
-        throw e instanceof Error && e.name === 'RunbookValidationError' ? new UserError(e.message) : e;
+        throw e instanceof RunbookValidationError ? new UserError(e.message) : e;
       });
       for (const n of loaded.notes) note(`firebreak: note: ${n}`);
       const results = alerts.map((alert) => ({
@@ -67,7 +70,7 @@ export function registerIntake(program: Command): void {
         })),
       }));
       if (opts.json) {
-        out(JSON.stringify({ alerts: results }, null, 2));
+        outJson({ alerts: results });
         return;
       }
       results.forEach(({ alert, routes }, i) => {
