@@ -80,6 +80,7 @@ export const tokens: Record<AlertSource, string> = {
   guardduty: 'guardduty-token-0123456789abcdef',
   alertmanager: 'alertmanager-token-0123456789',
   generic: 'generic-token-0123456789abcdef',
+  inspector: 'inspector-token-0123456789abcdef',
 };
 
 export const bearerAuth: IntakeAuth = {
@@ -87,6 +88,7 @@ export const bearerAuth: IntakeAuth = {
   guardduty: { mode: 'bearer', token: tokens.guardduty },
   alertmanager: { mode: 'bearer', token: tokens.alertmanager },
   generic: { mode: 'bearer', token: tokens.generic },
+  inspector: { mode: 'bearer', token: tokens.inspector },
 };
 
 export const silentLog = pino({ level: 'silent' });
