@@ -1,6 +1,8 @@
 // Amazon Inspector findings (EventBridge "Inspector2 Finding" events, shaped
 // as AWS documents them) through normalisation, routing, and the HTTP server to
 // incidents of the engine test workflow on the dev server.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +11,9 @@ import { correlationKeyFor, routeAlert } from '../../src/intake/router.ts';
 import { packageRef, type InspectorPackage } from '../../src/intake/sources/inspector.ts';
 import { timelineQuery } from '../../workflows/engine/messages.ts';
 import { awaiting, newWorld, startEngineWorker, waitForStatus } from '../support/engine.ts';
+import { runFirebreak } from '../support/cli.ts';
 import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
-import { fixture, fixtureJson, postAlert, startTestIntake, testPolicies } from './helpers.ts';
+import { fixture, fixtureJson, fixturesDir, postAlert, startTestIntake, tempDataDir, testPolicies } from './helpers.ts';
 
 const npmFinding = 'inspector/ecr-npm-package.json';
 const osFinding = 'inspector/ecr-os-package.json';
@@ -253,5 +256,57 @@ describe('Inspector findings through the intake server', () => {
     const r = await postAlert(url, 'inspector', JSON.stringify(f));
     expect(r.status).toBe(400);
     expect(r.body.problems?.[0]).toMatchObject({ path: 'detail.severity' });
+  });
+});
+
+describe('firebreak route --source inspector', () => {
+  // A policy of the shape the supply-chain runbook will have (no shipped policy takes Inspector findings yet).
+  const policy = `id: vulnerable-image-test
+version: 1
+title: Vulnerable image (test)
+summary: Find and block an image carrying a vulnerable package
+workflow: engineTestWorkflow
+triggers:
+  - source: inspector
+    rules: [CVE-2024-4068, "MAL-*"]
+    minSeverity: high
+steps:
+  - { id: collect, description: seal evidence, gate: none }
+  - id: isolate
+    description: block the image
+    gate: { approvers: [cli:alice], timeout: 30m, onTimeout: deny }
+rollback: { gate: none }
+`;
+  let env: Record<string, string>;
+  const fx = (f: string) => path.join(fixturesDir, f);
+
+  beforeAll(async () => {
+    const dir = await tempDataDir();
+    await mkdir(path.join(dir, 'runbooks'));
+    await writeFile(path.join(dir, 'runbooks', 'vulnerable-image.yaml'), policy);
+    env = { FIREBREAK_RUNBOOKS_DIR: path.join(dir, 'runbooks'), FIREBREAK_DATA_DIR: path.join(dir, 'data') };
+  });
+
+  it('prints the runbook, the image correlation key and the image and package targets of the fixture', async () => {
+    const r = await runFirebreak(['route', '--source', 'inspector', fx(npmFinding)], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Alert (inspector, firing, high)');
+    expect(r.stdout).toContain('  rule        CVE-2024-4068\n');
+    expect(r.stdout).toContain(`  entities    image=shop/storefront@${digest} account=123456789012 region=eu-west-1 packages=pkg:npm/braces@3.0.2\n`);
+    expect(r.stdout).toContain('Runbook vulnerable-image-test v1 (workflow engineTestWorkflow)');
+    expect(r.stdout).toContain(`  correlation key  image:shop/storefront@${digest}\n`);
+    expect(r.stdout).toContain(`  targets          image:shop/storefront@${digest}, package:pkg:npm/braces@3.0.2\n`);
+  });
+
+  it('says a finding below the policy\'s minSeverity would be stored as unrouted', async () => {
+    const r = await runFirebreak(['route', '--source', 'inspector', fx(osFinding)], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('No runbook matches: intake would accept it and store it as unrouted');
+  });
+
+  it('says a code-vulnerability finding would be stored as unrouted, with the reason', async () => {
+    const r = await runFirebreak(['route', '--source', 'inspector', fx(codeFinding)], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Not routed: intake would store it as unrouted (unsupported-finding):\n  detail.type: a CODE_VULNERABILITY finding');
   });
 });
