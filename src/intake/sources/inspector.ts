@@ -9,7 +9,7 @@
  * A finding Firebreak has no target for (code vulnerabilities, network
  * reachability, EC2 instances, Lambda functions) is valid, and accepted: it is
  * stored as unrouted (`unsupported-finding`) with the reason, rather than
- * refused, since EventBridge does not retry a 4xx and the finding would be lost.
+ * refused, since EventBridge does not retry a 400 and the finding would be lost.
  */
 import { PackageURL } from 'packageurl-js';
 import { z } from 'zod';
