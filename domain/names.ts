@@ -163,3 +163,18 @@ export function targetIdProblem(kind: string, id: string): NameProblem {
 export function awsAccountIdProblem(value: string): NameProblem {
   return /^\d{12}$/.test(value) ? undefined : `AWS account id ${show(value)} is not valid: expected 12 digits`;
 }
+
+// ECR's documented repository-name rule: slash-separated parts of [a-z0-9] joined by single '.', '_' or '-', 2–256 characters.
+const ecrRepositoryName = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+/** An Amazon ECR repository name, by ECR's rule (it becomes part of an image reference a runbook blocks). */
+export function ecrRepositoryNameProblem(value: string): NameProblem {
+  return value.length >= 2 && value.length <= 256 && ecrRepositoryName.test(value)
+    ? undefined
+    : `ECR repository name ${show(value)} is not valid: expected 2–256 lowercase letters or digits in '/'-separated parts, joined by single '.', '_' or '-' (ECR's rule)`;
+}
+
+/** An image manifest digest as registries name images: sha256 and 64 lowercase hex digits (images are blocked by digest). */
+export function imageDigestProblem(value: string): NameProblem {
+  return /^sha256:[a-f0-9]{64}$/.test(value) ? undefined : `image digest ${show(value)} is not valid: expected sha256: and 64 lowercase hex digits`;
+}

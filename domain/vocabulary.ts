@@ -4,7 +4,7 @@
  */
 
 /** Sources intake accepts alerts from (`POST /alerts/<source>`). */
-export const alertSources = ['falco', 'guardduty', 'alertmanager', 'generic'] as const;
+export const alertSources = ['falco', 'guardduty', 'alertmanager', 'generic', 'inspector'] as const;
 export type AlertSource = (typeof alertSources)[number];
 
 /** Everything that can start or join an incident: the alert sources, and people or drills. */

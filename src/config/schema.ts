@@ -24,7 +24,7 @@ const optionalNonEmpty = z.string().min(1, 'expected a non-empty value when set'
 const roles = ['worker', 'intake', 'slack'] as const;
 
 /** The alert sources intake serves, as they appear in variable names. */
-export const intakeSourceVariables = ['FALCO', 'GUARDDUTY', 'ALERTMANAGER', 'GENERIC'] as const;
+export const intakeSourceVariables = ['FALCO', 'GUARDDUTY', 'ALERTMANAGER', 'GENERIC', 'INSPECTOR'] as const;
 type IntakeSourceVariable = (typeof intakeSourceVariables)[number];
 
 const intakeSecret = z.string().min(16, 'expected at least 16 characters (a random secret)').optional();
@@ -171,7 +171,7 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'expected a cluster name as the alerts name it, e.g. "prod-eu" (EKS: up to 100 letters, digits, "-" or "_")')
       .optional(),
     /**
-     * Per alert source (FALCO, GUARDDUTY, ALERTMANAGER, GENERIC): how its
+     * Per alert source (FALCO, GUARDDUTY, ALERTMANAGER, GENERIC, INSPECTOR): how its
      * webhook authenticates. `bearer` needs FIREBREAK_INTAKE_<SOURCE>_TOKEN;
      * `hmac` needs FIREBREAK_INTAKE_<SOURCE>_HMAC_SECRET (HMAC-SHA256 over
      * "<timestamp>.<raw body>", see docs/alerts.md). Unset: whichever of the two
@@ -181,6 +181,7 @@ export const configSchema = z
     ...intakeSourceKeys('GUARDDUTY'),
     ...intakeSourceKeys('ALERTMANAGER'),
     ...intakeSourceKeys('GENERIC'),
+    ...intakeSourceKeys('INSPECTOR'),
     SLACK_MODE: z.enum(['http', 'socket']).optional(),
     SLACK_BOT_TOKEN: z
       .string()

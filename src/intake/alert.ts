@@ -20,7 +20,15 @@ export interface AlertEntities {
   /** The IAM principal (user or role name) or Kubernetes user involved. */
   principal?: string;
   accessKey?: string;
+  /**
+   * Packages the alert names (an Inspector finding's vulnerable packages): a
+   * purl where the package manager has a purl type, name@version otherwise.
+   */
+  packages?: string[];
 }
+
+/** The entities that are one name each (all but `packages`). */
+type NameEntity = Exclude<keyof AlertEntities, 'packages'>;
 
 export interface Alert {
   source: AlertSource;
@@ -68,13 +76,20 @@ export interface Alert {
    * one is stored as unrouted (`invalid-alert`) instead of refusing them all.
    */
   invalidAlert?: true;
+  /**
+   * Set with `problems` when the alert is valid but about nothing a runbook
+   * acts on (an Inspector code-vulnerability or network-reachability finding,
+   * or one about no ECR image): stored as unrouted (`unsupported-finding`)
+   * with the reason, never routed.
+   */
+  unsupported?: true;
 }
 
 /** Drops undefined and empty values so entities only list what is known. */
-export function compactEntities(e: { [K in keyof AlertEntities]?: string | null | undefined }): AlertEntities {
+export function compactEntities(e: { [K in NameEntity]?: string | null | undefined }): AlertEntities {
   const out: AlertEntities = {};
   for (const [k, v] of Object.entries(e)) {
-    if (typeof v === 'string' && v.trim() !== '') out[k as keyof AlertEntities] = v.trim();
+    if (typeof v === 'string' && v.trim() !== '') out[k as NameEntity] = v.trim();
   }
   return out;
 }

@@ -20,7 +20,8 @@ export const signatureToleranceSeconds = 300;
 export function intakeAuthFromConfig(config: Config): IntakeAuth {
   const auth: IntakeAuth = {};
   for (const source of alertSources) {
-    const name = source.toUpperCase() as 'FALCO' | 'GUARDDUTY' | 'ALERTMANAGER' | 'GENERIC';
+    // Uppercase<AlertSource>: a source without its variables in the config schema does not compile.
+    const name = source.toUpperCase() as Uppercase<AlertSource>;
     const mode = config[`FIREBREAK_INTAKE_${name}_AUTH`];
     const token = config[`FIREBREAK_INTAKE_${name}_TOKEN`];
     const secret = config[`FIREBREAK_INTAKE_${name}_HMAC_SECRET`];

@@ -93,7 +93,8 @@ function finish(alert: Alert, o: NormaliseOptions): Alert {
   const e = alert.entities;
   const kubernetes = e.pod !== undefined || e.node !== undefined || e.namespace !== undefined;
   const withCluster = kubernetes && e.cluster === undefined && o.defaultCluster !== undefined ? { ...alert, entities: { ...e, cluster: o.defaultCluster } } : alert;
-  const problems = nameProblems(withCluster);
+  // Problems the source found (an invalid or unsupported alert) are kept; name problems are added to them.
+  const problems = [...new Set([...(alert.problems ?? []), ...nameProblems(withCluster)])];
   return problems.length === 0 ? withCluster : { ...withCluster, problems };
 }
 

@@ -66,7 +66,9 @@ function entityTargets(alert: Alert): Target[] {
     const role = alert.labels.userType === 'AssumedRole' || alert.labels.userType === 'Role';
     targets.push({ kind: role ? 'role' : 'iam-user', id: e.principal, ...attributes({ account: e.account }) });
   }
-  if (e.image !== undefined && e.pod === undefined) targets.push({ kind: 'image', id: e.image });
+  // An image not running in a named pod (an Inspector finding about an ECR image): the account and region say whose registry.
+  if (e.image !== undefined && e.pod === undefined) targets.push({ kind: 'image', id: e.image, ...attributes({ account: e.account, region: e.region }) });
+  for (const purl of e.packages ?? []) targets.push({ kind: 'package', id: purl });
   if (targets.length === 0 && e.namespace !== undefined) targets.push({ kind: 'namespace', id: e.namespace, ...attributes({ cluster: e.cluster }) });
   return targets;
 }
@@ -91,6 +93,13 @@ export function nameProblems(alert: Alert): string[] {
     ...targets.filter((t) => t.kind !== 'pod').map((t) => targetIdProblem(t.kind, t.id)),
   ];
   return [...new Set(problems.filter((p): p is string => p !== undefined))];
+}
+
+/** Why an alert with `problems` is not routed: invalid, about nothing a runbook acts on, or (otherwise) a name breaking its rule. */
+export function unroutedReasonOf(alert: Alert): 'invalid-alert' | 'unsupported-finding' | 'invalid-name' {
+  if (alert.invalidAlert === true) return 'invalid-alert';
+  if (alert.unsupported === true) return 'unsupported-finding';
+  return 'invalid-name';
 }
 
 /** The alert as the incident records it (no raw payload: workflow inputs stay small). */
@@ -121,7 +130,7 @@ export interface Route {
  */
 export function routeAlert(alert: Alert, policies: readonly RunbookPolicy[], mode: Mode = 'live'): Route[] {
   // Checked here too, not only at normalisation: the outbox may hold alerts normalised before the check existed.
-  if (alert.invalidAlert === true || nameProblems(alert).length > 0) return [];
+  if (alert.problems !== undefined || nameProblems(alert).length > 0) return [];
   const correlationKey = correlationKeyFor(alert);
   return policies
     .filter((p) => p.triggers.some((t) => matches(alert, t)))

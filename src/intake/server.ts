@@ -1,7 +1,7 @@
 /**
  * The intake HTTP server (node:http, no framework):
  *
- *   POST /v1/alerts/{falco,guardduty,alertmanager,generic}
+ *   POST /v1/alerts/{falco,guardduty,alertmanager,generic,inspector}
  *   GET  /healthz   the process is up
  *   GET  /readyz    Temporal answers (503 otherwise)
  *   GET  /metrics   Prometheus counters

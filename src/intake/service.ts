@@ -30,10 +30,16 @@ import type { Delivery } from './deliver.ts';
 import { withChildPolicies } from '../incidents/open.ts';
 import { Metrics } from './metrics.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
-import { incidentInputFor, routeAlert, triggerFor, type Route } from './router.ts';
+import { incidentInputFor, routeAlert, triggerFor, unroutedReasonOf, type Route } from './router.ts';
 import { RequestLog } from './store.ts';
 
-export type UnroutedReason = 'no-matching-runbook' | 'resolved-without-open-incident' | 'runbook-no-longer-matches' | 'invalid-name' | 'invalid-alert';
+export type UnroutedReason =
+  | 'no-matching-runbook'
+  | 'resolved-without-open-incident'
+  | 'runbook-no-longer-matches'
+  | 'invalid-name'
+  | 'invalid-alert'
+  | 'unsupported-finding';
 
 export interface UnroutedRecord {
   storedAt: string;
@@ -75,7 +81,7 @@ export interface AlertOutcome {
   status: Alert['status'];
   incidents: IncidentOutcome[];
   unrouted?: UnroutedReason;
-  /** With `unrouted: "invalid-name"` or `"invalid-alert"`: what is wrong, and where. */
+  /** With `unrouted: "invalid-name"`, `"invalid-alert"` or `"unsupported-finding"`: what is wrong, and where. */
   problems?: string[];
 }
 
@@ -230,7 +236,7 @@ export class IntakeService {
     this.metrics.inc('firebreak_intake_alerts_received_total', { source: alert.source });
     const base = { alertId: alert.id, source: alert.source, rule: alert.rule, status: alert.status };
     // An invalid alert, or a name that breaks its system's rule (alert.problems says which), never reaches a runbook.
-    if (alert.problems !== undefined) return { alert, base, unrouted: alert.invalidAlert ? 'invalid-alert' : 'invalid-name', routes: [], resends: [], reserved: [] };
+    if (alert.problems !== undefined) return { alert, base, unrouted: unroutedReasonOf(alert), routes: [], resends: [], reserved: [] };
     const routes = routeAlert(alert, this.o.policies, this.mode);
     if (routes.length === 0) return { alert, base, unrouted: 'no-matching-runbook', routes, resends: [], reserved: [] };
     if (alert.occurrence === undefined || alert.status === 'resolved') return { alert, base, routes, resends: [], reserved: [] };

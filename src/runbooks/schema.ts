@@ -100,7 +100,7 @@ export const alertSource = z.enum(triggerSources);
 export const alertMatcher = z
   .object({
     source: alertSource,
-    /** Falco rule names, Alertmanager alertnames, generic rule ids. */
+    /** Falco rule names, Alertmanager alertnames, generic rule ids, Inspector vulnerability ids (CVE-…, GHSA-…, MAL-…). */
     rules: z.array(z.string().min(1)).optional(),
     /** GuardDuty finding types, e.g. "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS". */
     findingTypes: z.array(z.string().min(1)).optional(),

@@ -168,7 +168,7 @@ async function startLocal(
           `  CloudTrail      ${cloudTrail?.endpoint ?? ''} (sandbox LookupEvents; demo events of key ${demoAws?.accessKeyId})`,
         ]
       : [`  AWS             ${config.AWS_ENDPOINT_URL ?? 'default credential chain'}, region ${config.AWS_REGION}`]),
-    `  Alert intake    ${intake.url}/v1/alerts/{falco,guardduty,alertmanager,generic} (runbooks: ${intake.runbooks.join(', ') || 'none'}; token ${displayLocal(local.file)})`,
+    `  Alert intake    ${intake.url}/v1/alerts/{${alertSources.join(',')}} (runbooks: ${intake.runbooks.join(', ') || 'none'}; token ${displayLocal(local.file)})`,
     slack === undefined
       ? '  Slack           not configured (approve from the CLI; see the README, "Slack")'
       : `  Slack           ${slack.mode === 'http' ? `${slack.url} (point the app's Request URLs here)` : 'Socket Mode, connected'}`,

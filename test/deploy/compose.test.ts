@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
 import { configVariables, parseConfig, secretVariables, type Config } from '../../src/config/index.ts';
+import { intakeSourceVariables } from '../../src/config/schema.ts';
 
 /*
  * The deployment files are read as text and checked statically: no Docker
@@ -295,6 +296,16 @@ describe('docker-compose.yml, the production-shaped stack', () => {
     const config = configOf(compose.services.intake!, host);
     expect(config.FIREBREAK_INTAKE_FALCO_TOKEN).toBe(host.FIREBREAK_INTAKE_FALCO_TOKEN);
     expect(config.FIREBREAK_INTAKE_GENERIC_HMAC_SECRET).toBe(host.FIREBREAK_INTAKE_GENERIC_HMAC_SECRET);
+  });
+
+  it.each(intakeSourceVariables)('hands the %s source\'s token, HMAC secret and auth choice the host exports to the intake service', (source) => {
+    const host: Env = {
+      [`FIREBREAK_INTAKE_${source}_AUTH`]: 'hmac',
+      [`FIREBREAK_INTAKE_${source}_TOKEN`]: `${source.toLowerCase()}-token-from-the-host`,
+      [`FIREBREAK_INTAKE_${source}_HMAC_SECRET`]: `${source.toLowerCase()}-secret-from-the-host`,
+    };
+    const config = configOf(compose.services.intake!, host) as unknown as Env;
+    for (const [name, value] of Object.entries(host)) expect(config[name], name).toBe(value);
   });
 
   it('points every Firebreak service at the compose service that runs the Temporal server', () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   awsAccountIdProblem,
+  ecrRepositoryNameProblem,
   iamNameProblem,
+  imageDigestProblem,
   iamPrincipalProblem,
   parseIamArn,
   podRefProblem,
@@ -120,5 +122,30 @@ describe('targets', () => {
   it('quotes a name with control characters escaped and a long one cut', () => {
     expect(quoteName('a\u001b[31mb')).toBe('"a\\u001b[31mb"');
     expect(quoteName('x'.repeat(100))).toBe(`"${'x'.repeat(80)}…"`);
+  });
+});
+
+describe('ECR repository names and image digests', () => {
+  it.each(['inspector2', 'shop/storefront', 'amazon/amazon-ecs-sample', 'team_a/web.api/v2'])('accepts the repository %s', (name) => {
+    expect(ecrRepositoryNameProblem(name)).toBeUndefined();
+  });
+
+  it.each([
+    ['shop/../admin', 'a ".." part'],
+    ['Shop/Storefront', 'upper case'],
+    ['shop//storefront', 'an empty part'],
+    ['/storefront', 'a leading slash'],
+    ['shop/storefront-', 'a trailing separator'],
+    ['a', 'one character'],
+    ['a'.repeat(257), '257 characters'],
+  ])('refuses the repository %s (%s), naming ECR\'s rule', (name) => {
+    expect(ecrRepositoryNameProblem(name)).toContain("ECR's rule");
+  });
+
+  it('accepts a sha256 digest and refuses a tag, a short digest or upper-case hex in its place', () => {
+    expect(imageDigestProblem(`sha256:${'9f86d081'.repeat(8)}`)).toBeUndefined();
+    for (const bad of ['latest', 'sha256:abc', `sha256:${'9F86D081'.repeat(8)}`, `sha512:${'9f86d081'.repeat(8)}`]) {
+      expect(imageDigestProblem(bad), bad).toContain('expected sha256: and 64 lowercase hex digits');
+    }
   });
 });

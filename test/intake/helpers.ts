@@ -54,10 +54,10 @@ function policy(id: string, title: string, triggers: unknown[], autoContain: unk
 }
 
 /**
- * Three runbooks on the engine test workflow. `suffix` keeps the ids (and so
+ * Four runbooks on the engine test workflow. `suffix` keeps the ids (and so
  * the incident ids) of one test apart from another's.
  */
-export function testPolicies(suffix: string): { escape: RunbookPolicy; credentials: RunbookPolicy; miner: RunbookPolicy; all: RunbookPolicy[] } {
+export function testPolicies(suffix: string): { escape: RunbookPolicy; credentials: RunbookPolicy; miner: RunbookPolicy; image: RunbookPolicy; all: RunbookPolicy[] } {
   const escape = policy(
     `escape-${suffix}`,
     'Container escape',
@@ -72,7 +72,9 @@ export function testPolicies(suffix: string): { escape: RunbookPolicy; credentia
     { source: 'generic', rules: ['aws-access-key-in-public-repo'] },
   ]);
   const miner = policy(`miner-${suffix}`, 'Cryptominer', [{ source: 'alertmanager', labels: { alertname: 'KubePodCryptominerSuspected' } }]);
-  return { escape, credentials, miner, all: [escape, credentials, miner] };
+  // No shipped runbook takes Inspector findings yet (the supply-chain runbook is to come): this one does, for the tests.
+  const image = policy(`image-${suffix}`, 'Vulnerable image', [{ source: 'inspector', rules: ['CVE-2024-4068', 'MAL-*'], minSeverity: 'high' }]);
+  return { escape, credentials, miner, image, all: [escape, credentials, miner, image] };
 }
 
 export const tokens: Record<AlertSource, string> = {
@@ -80,6 +82,7 @@ export const tokens: Record<AlertSource, string> = {
   guardduty: 'guardduty-token-0123456789abcdef',
   alertmanager: 'alertmanager-token-0123456789',
   generic: 'generic-token-0123456789abcdef',
+  inspector: 'inspector-token-0123456789abcdef',
 };
 
 export const bearerAuth: IntakeAuth = {
@@ -87,6 +90,7 @@ export const bearerAuth: IntakeAuth = {
   guardduty: { mode: 'bearer', token: tokens.guardduty },
   alertmanager: { mode: 'bearer', token: tokens.alertmanager },
   generic: { mode: 'bearer', token: tokens.generic },
+  inspector: { mode: 'bearer', token: tokens.inspector },
 };
 
 export const silentLog = pino({ level: 'silent' });

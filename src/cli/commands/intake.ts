@@ -15,8 +15,8 @@ import { RunbookValidationError } from '../../runbooks/loader.ts';
 import { alertSources, type AlertSource } from '../../../domain/vocabulary.ts';
 
 
-function describeEntities(entities: Record<string, string>): string {
-  const parts = Object.entries(entities).map(([k, v]) => `${k}=${v}`);
+function describeEntities(entities: Record<string, string | string[]>): string {
+  const parts = Object.entries(entities).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`);
   return parts.length === 0 ? '(none)' : parts.join(' ');
 }
 
@@ -30,7 +30,7 @@ export function registerIntake(program: Command): void {
     .argument('<file>', 'the payload, as the source sends it (JSON)')
     .action(async (file: string, opts: { source: AlertSource; runbooks?: string; json?: boolean }) => {
       const config = getConfig();
-      const [{ normaliseBody, InvalidPayloadError }, { routeAlert }, { loadPoliciesForRouting }] = await Promise.all([
+      const [{ normaliseBody, InvalidPayloadError }, { routeAlert, unroutedReasonOf }, { loadPoliciesForRouting }] = await Promise.all([
         import('../../intake/normalise.ts'),
         import('../../intake/router.ts'),
         import('../../intake/policies.ts'),
@@ -80,10 +80,10 @@ export function registerIntake(program: Command): void {
         out(printableLine(`  rule        ${alert.rule}`));
         out(printableLine(`  summary     ${alert.summary}`));
         out(printableLine(`  time        ${alert.time}`));
-        out(printableLine(`  entities    ${describeEntities(alert.entities as Record<string, string>)}`));
+        out(printableLine(`  entities    ${describeEntities({ ...alert.entities })}`));
         if (Object.keys(alert.labels).length > 0) out(printableLine(`  labels      ${describeEntities(alert.labels)}`));
         if (alert.problems !== undefined) {
-          out(`Not routed: intake would store it as unrouted (${alert.invalidAlert ? 'invalid-alert' : 'invalid-name'}):`);
+          out(`Not routed: intake would store it as unrouted (${unroutedReasonOf(alert)}):`);
           for (const p of alert.problems) out(`  ${printableLine(p)}`);
           return;
         }
@@ -116,7 +116,7 @@ export function registerIntake(program: Command): void {
   alertsCommand
     .command('unrouted')
     .description(
-      'List the alerts intake stored because no runbook matched them, they were invalid (invalid-alert, invalid-name), or a resolved alert found no open incident; newest last. The store keeps its newest records within a bound (docs/alerts.md).',
+      'List the alerts intake stored because no runbook matched them, they were invalid (invalid-alert, invalid-name) or about nothing a runbook acts on (unsupported-finding), or a resolved alert found no open incident; newest last. The store keeps its newest records within a bound (docs/alerts.md).',
     )
     .addOption(new Option('--limit <n>', 'show at most the newest n records').default(50).argParser(positiveInt))
     .option('--since <when>', 'only records stored since then: a duration back from now ("30m", "2h", "7d") or an ISO 8601 time', sinceTime)
@@ -140,7 +140,7 @@ export function registerIntake(program: Command): void {
       for (const r of records) {
         out(printableLine(`${r.storedAt}  ${r.alert.source.padEnd(12)} ${r.alert.severity.padEnd(8)} ${r.alert.rule}  [${r.reason}]`));
         out(`  ${printableLine(r.alert.summary)}`);
-        out(`  ${printableLine(`id ${r.alert.id}; entities ${describeEntities(r.alert.entities as Record<string, string>)}`)}`);
+        out(`  ${printableLine(`id ${r.alert.id}; entities ${describeEntities({ ...r.alert.entities })}`)}`);
         for (const p of r.alert.problems ?? []) out(`  problem: ${printableLine(p)}`);
       }
       const shown = records.length < matching.length ? `the newest ${records.length} of ${matching.length}` : String(records.length);

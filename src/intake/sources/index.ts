@@ -4,6 +4,7 @@ import type { SourceAdapter } from './common.ts';
 import { falco } from './falco.ts';
 import { generic } from './generic.ts';
 import { guardduty } from './guardduty.ts';
+import { inspector } from './inspector.ts';
 
 export type { SourceAdapter } from './common.ts';
 
@@ -12,4 +13,5 @@ export const adapters: Record<AlertSource, SourceAdapter<never>> = {
   guardduty,
   alertmanager,
   generic,
+  inspector,
 } as unknown as Record<AlertSource, SourceAdapter<never>>;
