@@ -6,3 +6,5 @@ export { SbomSourceError, SbomSourceRefusedError, SbomSourceUnavailableError, Sb
 export type { ImageSubject, NoSbomEntry, SbomEntry, SbomSource, SourceEntry, UnreadableEntry } from './types.ts';
 export { s3Source } from './s3.ts';
 export type { S3SourceOptions } from './s3.ts';
+export { registrySource, sbomArtifactTypes } from './registry.ts';
+export type { ReferrersPath, RegistryImage, RegistrySourceOptions } from './registry.ts';

@@ -21,6 +21,8 @@ export interface SbomEntry {
   /** Size in bytes when the listing says, so an oversized SBOM is refused before it is read. */
   size?: number;
   subject?: ImageSubject;
+  /** How the source found it, when it has more than one way (a registry: `referrers API`, `referrers tag schema`). */
+  found?: string;
   /** The SBOM's text; throws SbomTooLargeError past maxBytes, any other error when it cannot be read. */
   read(maxBytes: number): Promise<string>;
 }
