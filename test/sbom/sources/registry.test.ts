@@ -4,12 +4,15 @@
  * GET /v2/<name>/referrers/<digest> with 404 and never returns OCI-Subject on
  * a push), so every SBOM here is found through the referrers tag schema; the
  * first test pins that, so a registry upgrade that adds the API shows up.
+ * The API path is tested through a stand-in in front of the same registry
+ * (test/support/referrers-api.ts) that answers only the referrers endpoint.
  */
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readOsvFile } from '../../../activities/sbom/advisories.ts';
 import { AdvisoryIndex, Matcher } from '../../../activities/sbom/matcher.ts';
 import { registrySource, scanSource, type RegistryImage, type SbomEntry } from '../../../activities/sbom/sources/index.ts';
+import { referrersApiInFront } from '../../support/referrers-api.ts';
 import { TestRegistry } from '../../support/registry.ts';
 import { uniqueName } from '../../support/servers.ts';
 
@@ -117,5 +120,26 @@ describe('the OCI registry SBOM source (distribution v3.1.2)', () => {
 
     expect(r.unreadable).toEqual([{ sbom: `${registry.host}/${name}:missing`, problem: 'not found in the registry: check the repository and tag' }]);
     expect(r.affected.map((a) => a.name)).toContain('chalk');
+  });
+
+  it('uses the referrers API where the registry answers it, and then never reads the tag schema', async () => {
+    const api = await referrersApiInFront(registry.url);
+    const name = repo('with-api');
+    const { index, platforms } = await registry.multiArch(name, '3.0', [{ os: 'linux', architecture: 'arm64' }]);
+    // Only the API lists this SBOM: the tag schema holds nothing for the platform.
+    const config = await registry.blob(name, '{}', 'application/vnd.oci.empty.v1+json');
+    const layer = await registry.blob(name, storefrontSbom, cyclonedx);
+    const { mediaType, digest, size } = platforms[0]!;
+    const m = await registry.manifest(name, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: cyclonedx, config, layers: [layer], subject: { mediaType, digest, size } });
+    api.referrers.set(digest, [{ mediaType: m.mediaType, digest: m.digest, size: m.size, artifactType: cyclonedx }]);
+    const matcher = await chalkMatcher();
+
+    await scanSource(registrySource({ url: api.url, images: [{ repository: name, reference: '3.0' }] }), matcher);
+    const chalk = matcher.result().affected.find((a) => a.name === 'chalk');
+
+    expect(chalk?.sbom).toBe(`${new URL(api.url).host}/${name}@${m.digest}`);
+    expect(chalk?.subject).toContain(`index ${index.digest} platform linux/arm64 ${digest}`);
+    expect(api.requests.filter((p) => p.includes('/referrers/'))).toHaveLength(2); // the index and its platform
+    expect(api.requests.filter((p) => /\/manifests\/sha256-/.test(p))).toEqual([]);
   });
 });
