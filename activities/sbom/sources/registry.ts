@@ -53,6 +53,16 @@ type Descriptor = z.infer<typeof descriptor>;
 const indexDoc = z.object({ mediaType: z.string().optional(), manifests: z.array(descriptor) });
 const manifestDoc = z.object({ mediaType: z.string().optional(), artifactType: z.string().optional(), config: descriptor, layers: z.array(descriptor) });
 
+// The OCI distribution spec's grammar: checked before either is put in a URL path.
+const imageRef = z.object({
+  repository: z
+    .string()
+    .regex(/^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/, 'a repository name: lower-case path components such as shop/storefront'),
+  reference: z.union([z.string().regex(digestPattern), z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/)], {
+    message: 'a tag (letters, digits, . _ -, up to 128) or a sha256: digest',
+  }),
+});
+
 const isSbomType = (t: string | undefined): boolean => t !== undefined && sbomArtifactTypes.some((s) => t === s || t.startsWith(`${s};`));
 const isIndexType = (t: string | undefined): boolean => t === ociIndex || t === dockerList;
 
@@ -218,8 +228,13 @@ export function registrySource(opts: RegistrySourceOptions): SbomSource {
       if (!res.ok) throw new SbomSourceRefusedError(`${base} does not answer the OCI distribution API (GET /v2/ gave HTTP ${res.status}): check the registry URL`);
       for (const img of opts.images) {
         const name = `${host}/${img.repository}${digestPattern.test(img.reference) ? '@' : ':'}${img.reference}`;
+        const valid = imageRef.safeParse(img);
+        if (!valid.success) {
+          yield { kind: 'unreadable', name, problem: `not an image reference: ${describeIssues(valid.error)}` };
+          continue;
+        }
         try {
-          yield* image(img);
+          yield* image(valid.data);
         } catch (e) {
           if (!(e instanceof ImageProblem)) throw e;
           yield { kind: 'unreadable', name, problem: e.message };

@@ -122,6 +122,20 @@ describe('the OCI registry SBOM source (distribution v3.1.2)', () => {
     expect(r.affected.map((a) => a.name)).toContain('chalk');
   });
 
+  it('reports an image reference that is not a valid repository or tag by name, without asking the registry for it', async () => {
+    const name = repo('valid');
+    const image = await registry.image(name, { os: 'linux', architecture: 'amd64' }, 'ok');
+    await registry.attachSbom(name, image, storefrontSbom, cyclonedx);
+
+    const found = await entries([{ repository: 'Shop/../etc', reference: 'latest' }, { repository: name, reference: 'ok' }]);
+
+    expect(found.map((e) => [e.kind, e.name])).toEqual([
+      ['unreadable', `${registry.host}/Shop/../etc:latest`],
+      ['sbom', expect.stringContaining(`${registry.host}/${name}@sha256:`)],
+    ]);
+    expect(found[0]).toMatchObject({ problem: expect.stringMatching(/^not an image reference: repository: a repository name/) });
+  });
+
   it('uses the referrers API where the registry answers it, and then never reads the tag schema', async () => {
     const api = await referrersApiInFront(registry.url);
     const name = repo('with-api');
