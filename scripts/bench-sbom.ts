@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AdvisoryIndex, listSbomFiles, Matcher, readSbomFile, type MatchCounts, type OsvAdvisory } from '../activities/sbom/index.ts';
+import { AdvisoryIndex, directorySource, Matcher, scanSource, type MatchCounts, type OsvAdvisory } from '../activities/sbom/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -67,10 +67,7 @@ async function matchPhase(dir: string): Promise<void> {
   const start = performance.now();
   const index = new AdvisoryIndex({ advisories, digests: [] });
   const matcher = new Matcher(index);
-  const files = await listSbomFiles([dir]);
-  for (let i = 0; i < files.length; i += 8) {
-    for (const r of await Promise.all(files.slice(i, i + 8).map((f) => readSbomFile(f, { wanted: index.wants })))) matcher.add(r);
-  }
+  await scanSource(directorySource([dir]), matcher, { wanted: index.wants, concurrency: 8 });
   const { counts } = matcher.result();
   const seconds = (performance.now() - start) / 1000;
   process.stdout.write(JSON.stringify({ counts, seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 }));

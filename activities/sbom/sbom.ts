@@ -6,7 +6,6 @@
  * A file that cannot be used comes back as a problem naming it, never a throw,
  * so one bad SBOM does not stop the others from being matched.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { identityFromPurl, looseName, purlLooseName, type Identity } from './identity.ts';
 import { describeIssues } from './problems.ts';
@@ -254,19 +253,5 @@ export function parseSbom(text: string, file: string, wanted?: ReadOptions['want
   } catch (e) {
     if (e instanceof Unusable) return { ok: false, file, problem: e.message };
     throw e;
-  }
-}
-
-/** Reads and parses one SBOM file, refusing files over the size limit before reading them. */
-export async function readSbomFile(file: string, options: ReadOptions = {}): Promise<SbomResult> {
-  const maxBytes = options.maxBytes ?? maxSbomBytes;
-  try {
-    const s = await stat(file);
-    if (s.size > maxBytes) {
-      return { ok: false, file, problem: `${s.size} bytes, over the ${Math.round(maxBytes / 1024 / 1024)} MiB limit for one SBOM (--max-sbom-mib raises it)` };
-    }
-    return parseSbom(await readFile(file, 'utf8'), file, options.wanted);
-  } catch (e) {
-    return { ok: false, file, problem: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
   }
 }

@@ -23,6 +23,10 @@ const optionalNonEmpty = z.string().min(1, 'expected a non-empty value when set'
 
 const roles = ['worker', 'intake', 'slack'] as const;
 
+/** What `firebreak local` can simulate: a cluster, an AWS account, an OCI registry of demo images and their SBOMs. */
+export const sandboxPartNames = ['kubernetes', 'aws', 'registry'] as const;
+export type SandboxPart = (typeof sandboxPartNames)[number];
+
 /** The alert sources intake serves, as they appear in variable names. */
 export const intakeSourceVariables = ['FALCO', 'GUARDDUTY', 'ALERTMANAGER', 'GENERIC', 'INSPECTOR'] as const;
 type IntakeSourceVariable = (typeof intakeSourceVariables)[number];
@@ -96,21 +100,22 @@ export const configSchema = z
     KUBECONFIG: optionalNonEmpty,
     /**
      * Which systems `firebreak local` simulates with the sandbox servers:
-     * `kubernetes`, `aws`, both (comma-separated) or `none`. By default
-     * Kubernetes is simulated unless KUBECONFIG is set, and AWS unless
-     * AWS_ENDPOINT_URL is set: acting on a real account is an explicit choice.
+     * `kubernetes`, `aws`, `registry`, any of them comma-separated, or `none`.
+     * By default Kubernetes is simulated unless KUBECONFIG is set, AWS unless
+     * AWS_ENDPOINT_URL is set, and the registry always (nothing real is read
+     * from it): acting on a real account is an explicit choice.
      */
     FIREBREAK_SANDBOX: z
       .string()
       .transform((s, ctx) => {
         const parts = s.split(',').map((p) => p.trim()).filter((p) => p !== '');
-        if (parts.length === 1 && parts[0] === 'none') return [] as ('kubernetes' | 'aws')[];
-        const bad = parts.filter((p) => p !== 'kubernetes' && p !== 'aws');
+        if (parts.length === 1 && parts[0] === 'none') return [] as SandboxPart[];
+        const bad = parts.filter((p) => !(sandboxPartNames as readonly string[]).includes(p));
         if (bad.length > 0 || parts.length === 0) {
-          ctx.addIssue({ code: 'custom', message: `expected "kubernetes", "aws", "kubernetes,aws" or "none"; got ${JSON.stringify(s)}` });
+          ctx.addIssue({ code: 'custom', message: `expected a list of "kubernetes", "aws", "registry" (e.g. "kubernetes,aws"), or "none"; got ${JSON.stringify(s)}` });
           return z.NEVER;
         }
-        return [...new Set(parts)] as ('kubernetes' | 'aws')[];
+        return [...new Set(parts)] as SandboxPart[];
       })
       .optional(),
     /**

@@ -1,7 +1,8 @@
 /**
  * Seeds the local sandbox with a small, realistic estate to run runbooks
  * against: a shop workload in Kubernetes (no kubelet runs, so pod status is
- * written through the status subresource) and a CI deployer user in AWS.
+ * written through the status subresource), a CI deployer user in AWS, and
+ * images with SBOMs in the OCI registry.
  */
 import {
   AttachUserPolicyCommand,
@@ -15,6 +16,7 @@ import {
   ListAccessKeysCommand,
 } from '@aws-sdk/client-iam';
 import type { CloudTrailRecord } from './cloudtrail.ts';
+import { OciPusher } from './oci.ts';
 import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
 export const demoNamespace = 'demo-shop';
@@ -282,4 +284,36 @@ export function demoCloudTrailEvents(demo: DemoAws, now = Date.now()): CloudTrai
       responseElements: null,
     },
   ];
+}
+
+/** A CycloneDX SBOM of the storefront; on amd64 it carries chalk 5.6.1, from the 2025-09-08 npm compromise. */
+function storefrontSbom(chalk: string): string {
+  return JSON.stringify({
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    metadata: { component: { type: 'container', name: `${demoNamespace}/storefront`, version: '1.0' } },
+    components: [
+      { type: 'library', name: 'chalk', version: chalk, purl: `pkg:npm/chalk@${chalk}` },
+      { type: 'library', name: 'debug', version: '4.4.1', purl: 'pkg:npm/debug@4.4.1' },
+    ],
+  });
+}
+
+/**
+ * Pushes `demo-shop/storefront:1.0` (linux/amd64 and linux/arm64, an SBOM
+ * attached to each platform) and `demo-shop/ingest-worker:0.9` (no SBOM), so
+ * the registry source has an index to resolve and an image to list as "no SBOM".
+ */
+export async function seedRegistry(url: string): Promise<{ images: string[]; description: string }> {
+  const registry = new OciPusher(url);
+  const repo = `${demoNamespace}/storefront`;
+  const { platforms } = await registry.multiArch(repo, '1.0', [
+    { os: 'linux', architecture: 'amd64' },
+    { os: 'linux', architecture: 'arm64' },
+  ]);
+  await registry.attachSbom(repo, platforms[0]!, storefrontSbom('5.6.1'), 'application/vnd.cyclonedx+json');
+  await registry.attachSbom(repo, platforms[1]!, storefrontSbom('5.6.0'), 'application/vnd.cyclonedx+json');
+  await registry.image(`${demoNamespace}/ingest-worker`, { os: 'linux', architecture: 'amd64' }, '0.9');
+  const images = [`${repo}:1.0`, `${demoNamespace}/ingest-worker:0.9`];
+  return { images, description: `demo images ${images.join(', ')}; SBOMs attached as OCI referrers` };
 }

@@ -14,7 +14,7 @@ import { createActivityDeps } from '../wiring/deps.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { startCloudTrailServer } from './cloudtrail.ts';
-import { demoCloudTrailEvents, seedAws, seedKubernetes } from './demo.ts';
+import { demoCloudTrailEvents, seedAws, seedKubernetes, seedRegistry } from './demo.ts';
 import { preferredPort } from './processes.ts';
 import { startSandbox } from './servers.ts';
 import { ensureTools } from './tools.ts';
@@ -39,8 +39,9 @@ export function sandboxParts(config: Pick<Config, 'FIREBREAK_SANDBOX' | 'KUBECON
   const parts = config.FIREBREAK_SANDBOX ?? [
     ...(config.KUBECONFIG === undefined ? (['kubernetes'] as const) : []),
     ...(config.AWS_ENDPOINT_URL === undefined ? (['aws'] as const) : []),
+    'registry' as const,
   ];
-  return { kubernetes: parts.includes('kubernetes'), aws: parts.includes('aws') };
+  return { kubernetes: parts.includes('kubernetes'), aws: parts.includes('aws'), registry: parts.includes('registry') };
 }
 
 export interface LocalOptions {
@@ -105,6 +106,7 @@ async function startLocal(
       : false,
     moto: parts.aws,
     kubernetes: parts.kubernetes,
+    registry: parts.registry,
   });
   started.add('the sandbox servers', () => sandbox.stop());
   // moto has no CloudTrail LookupEvents: the sandbox serves it (demo events of the demo user's key).
@@ -118,6 +120,7 @@ async function startLocal(
   const workload = sandbox.kubernetes
     ? await seedKubernetes(kubeClients(sandbox.kubernetes.kubeconfigPath).config)
     : undefined;
+  const demoImages = sandbox.registry ? await seedRegistry(sandbox.registry.url) : undefined;
   const demoAws = sandbox.moto ? await seedAws(new IAMClient(awsClientConfig(config, overrides))) : undefined;
   if (demoAws !== undefined) cloudTrail?.seed(demoCloudTrailEvents(demoAws), demoAws.account);
 
@@ -168,6 +171,9 @@ async function startLocal(
           `  CloudTrail      ${cloudTrail?.endpoint ?? ''} (sandbox LookupEvents; demo events of key ${demoAws?.accessKeyId})`,
         ]
       : [`  AWS             ${config.AWS_ENDPOINT_URL ?? 'default credential chain'}, region ${config.AWS_REGION}`]),
+    ...(sandbox.registry && demoImages
+      ? [`  OCI registry    ${sandbox.registry.url} (sandbox; ${demoImages.description})`]
+      : []),
     `  Alert intake    ${intake.url}/v1/alerts/{${alertSources.join(',')}} (runbooks: ${intake.runbooks.join(', ') || 'none'}; token ${displayLocal(local.file)})`,
     slack === undefined
       ? '  Slack           not configured (approve from the CLI; see the README, "Slack")'

@@ -1,6 +1,7 @@
 /**
  * The real servers of the local sandbox and of the test suite, all on
- * loopback: the Temporal dev server, moto (AWS), etcd and kube-apiserver.
+ * loopback: the Temporal dev server, moto (AWS), etcd, kube-apiserver and an
+ * OCI registry (distribution's `registry`).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +24,12 @@ export interface TemporalServer {
 export interface MotoServer {
   process: ManagedProcess;
   endpoint: string;
+}
+
+export interface RegistryServer {
+  process: ManagedProcess;
+  /** Plain-HTTP base URL, e.g. http://127.0.0.1:41234 (the OCI distribution API under /v2/). */
+  url: string;
 }
 
 export interface KubernetesServers {
@@ -107,6 +114,54 @@ export async function startMoto(opts: Common): Promise<MotoServer> {
     opts.ownerId,
   );
   return { process, endpoint };
+}
+
+/**
+ * distribution's registry: filesystem storage in its own folder, no auth,
+ * plain HTTP on loopback. It has no referrers API (GET /v2/<name>/referrers/
+ * answers 404), so clients find referrers by the OCI 1.1 tag schema.
+ */
+export async function startRegistry(opts: Common): Promise<RegistryServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dir = join(opts.workDir, 'registry');
+  await mkdir(join(dir, 'data'), { recursive: true });
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(join(dir, 'data'))}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      // Set, so the registry does not warn about a generated one; uploads never span instances here.
+      `  secret: ${randomBytes(16).toString('hex')}`,
+      '',
+    ].join('\n'),
+  );
+  const process = await startProcess(
+    {
+      name: 'registry',
+      command: opts.tools.registry,
+      args: ['serve', config],
+      // No collector listens: without this the registry's OpenTelemetry exporter retries and logs forever.
+      env: { OTEL_TRACES_EXPORTER: 'none' },
+      port,
+      logFile: join(opts.workDir, 'registry.log'),
+      readyTimeoutMs: opts.readyTimeoutMs ?? defaultReadyTimeoutMs,
+      ready: () => httpOk(`${url}/v2/`),
+    },
+    opts.ownerId,
+  );
+  return { process, url };
 }
 
 function httpsGet(url: string, token: string, ca: string | undefined): Promise<{ status: number; body: string }> {
@@ -254,6 +309,7 @@ export interface SandboxOptions {
   temporal?: false | { dbFile?: string; ui?: boolean; port?: number; uiPort?: number };
   moto?: boolean;
   kubernetes?: boolean;
+  registry?: boolean;
   /** Removes workDir on stop (default: true when workDir was created here). */
   removeWorkDir?: boolean;
   /** How long each server may take to answer before start-up fails (default 90 s). */
@@ -265,6 +321,7 @@ export interface Sandbox {
   temporal: TemporalServer | undefined;
   moto: MotoServer | undefined;
   kubernetes: KubernetesServers | undefined;
+  registry: RegistryServer | undefined;
   processes(): ManagedProcess[];
   stop(): Promise<void>;
 }
@@ -284,19 +341,21 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       : startTemporalDevServer({ ...common, ...opts.temporal }),
     opts.moto ? startMoto(common) : Promise.resolve(undefined),
     opts.kubernetes ? startKubernetes(common) : Promise.resolve(undefined),
+    opts.registry ? startRegistry(common) : Promise.resolve(undefined),
   ]);
-  const [temporal, moto, kubernetes] = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined)) as [
+  const [temporal, moto, kubernetes, registry] = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined)) as [
     TemporalServer | undefined,
     MotoServer | undefined,
     KubernetesServers | undefined,
+    RegistryServer | undefined,
   ];
   const processes = () =>
-    [temporal?.process, moto?.process, kubernetes?.apiserver, kubernetes?.etcd].filter(
+    [temporal?.process, moto?.process, kubernetes?.apiserver, kubernetes?.etcd, registry?.process].filter(
       (p): p is ManagedProcess => p !== undefined,
     );
   const stopProcesses = async () => {
     // kube-apiserver before etcd, so it does not log a storm of connection errors.
-    await Promise.all([temporal?.process.stop(), moto?.process.stop(), kubernetes?.apiserver.stop()]);
+    await Promise.all([temporal?.process.stop(), moto?.process.stop(), kubernetes?.apiserver.stop(), registry?.process.stop()]);
     await kubernetes?.etcd.stop();
   };
   const stop = async () => {
@@ -313,5 +372,5 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       `The sandbox could not start:\n${reasons.join('\n\n')}`,
     );
   }
-  return { workDir, temporal, moto, kubernetes, processes, stop };
+  return { workDir, temporal, moto, kubernetes, registry, processes, stop };
 }

@@ -1,7 +1,8 @@
 /**
  * The external tools that the local sandbox and the test suite run as real
  * servers: the Temporal CLI (dev server), the Temporal time-skipping test
- * server, moto (AWS), etcd, kube-apiserver and kubectl.
+ * server, moto (AWS), etcd, kube-apiserver, kubectl and an OCI registry
+ * (distribution's `registry`).
  *
  * They are installed into a per-user cache outside the repository, one folder
  * per pinned version set, so a fresh clone and CI reuse what an earlier run
@@ -22,9 +23,13 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pythonDir = join(repoRoot, 'test', 'tools', 'python');
 const k8sModuleDir = join(repoRoot, 'test', 'tools', 'k8s');
+const registryModuleDir = join(repoRoot, 'test', 'tools', 'registry');
 
 /** Kubernetes version that kube-apiserver reports; must match go.mod. */
 export const kubernetesVersion = 'v1.34.4';
+
+/** distribution (the OCI registry) version; must match test/tools/registry/go.mod. */
+export const registryVersion = 'v3.1.2';
 
 export class ToolInstallError extends Error {
   override readonly name = 'ToolInstallError';
@@ -38,6 +43,7 @@ export interface ToolPaths {
   etcd: string;
   kubeApiserver: string;
   kubectl: string;
+  registry: string;
 }
 
 export type Progress = (line: string) => void;
@@ -76,6 +82,10 @@ function k8sKey(): string {
   ])}`;
 }
 
+function registryKey(): string {
+  return `registry-${registryVersion}-${fingerprint([join(registryModuleDir, 'go.mod'), join(registryModuleDir, 'go.sum')])}`;
+}
+
 /** Where each tool lives in the cache (whether or not it is installed yet). */
 export function toolPaths(root = toolsRoot()): ToolPaths {
   const venvBin = join(root, pythonKey(), 'venv', 'bin');
@@ -88,6 +98,7 @@ export function toolPaths(root = toolsRoot()): ToolPaths {
     etcd: join(k8sBin, 'etcd'),
     kubeApiserver: join(k8sBin, 'kube-apiserver'),
     kubectl: join(k8sBin, 'kubectl'),
+    registry: join(root, registryKey(), 'bin', 'registry'),
   };
 }
 
@@ -117,7 +128,7 @@ const python3: Prerequisite = {
 
 const go: Prerequisite = {
   command: 'go',
-  purpose: `build kube-apiserver, etcd and kubectl (Kubernetes ${kubernetesVersion}) from the Go module proxy`,
+  purpose: `build kube-apiserver, etcd and kubectl (Kubernetes ${kubernetesVersion}) and the OCI registry (distribution ${registryVersion}) from the Go module proxy`,
   howToInstall:
     'Install Go 1.24 or newer (https://go.dev/doc/install, or Debian: `apt-get install golang`), or point FIREBREAK_TOOLS_DIR at a cache that already holds these binaries.',
 };
@@ -286,13 +297,35 @@ async function installKubernetes(root: string, progress: Progress): Promise<void
   });
 }
 
+async function installRegistry(root: string, progress: Progress): Promise<void> {
+  const dir = join(root, registryKey());
+  await installOnce(dir, `OCI registry (distribution ${registryVersion})`, progress, async (dir) => {
+    const goPath = commandPath(go);
+    const log = join(dir, 'build.log');
+    // -mod=readonly: go.sum pins every module; a mismatch fails the build rather than updating it.
+    const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' };
+    await run(goPath, ['mod', 'download'], { cwd: registryModuleDir, env, log, what: 'downloading Go modules (registry)', progress });
+    await run(
+      goPath,
+      [
+        'build',
+        '-trimpath',
+        '-o',
+        join(dir, 'bin', 'registry'),
+        'github.com/distribution/distribution/v3/cmd/registry',
+      ],
+      { cwd: registryModuleDir, env, log, what: 'compiling registry', progress },
+    );
+  });
+}
+
 /** Installs every tool that is missing and returns their paths. */
 export async function ensureTools(progress: Progress = (l) => console.error(l)): Promise<ToolPaths> {
   const paths = toolPaths();
   // Name every missing prerequisite before installing anything.
   const needed = [
     ...(isComplete(join(paths.root, pythonKey())) ? [] : [python3]),
-    ...(isComplete(join(paths.root, k8sKey())) ? [] : [go]),
+    ...(isComplete(join(paths.root, k8sKey())) && isComplete(join(paths.root, registryKey())) ? [] : [go]),
   ];
   const problems = needed.map(missingPrerequisite).filter((p): p is string => p !== undefined);
   if (problems.length > 0) {
@@ -303,12 +336,13 @@ export async function ensureTools(progress: Progress = (l) => console.error(l)):
   await mkdir(paths.root, { recursive: true });
   await installPython(paths.root, progress);
   await installKubernetes(paths.root, progress);
+  await installRegistry(paths.root, progress);
   const { root: _root, ...binaries } = paths;
   for (const [name, path] of Object.entries<string>(binaries)) {
     const s = await stat(path).catch(() => undefined);
     if (s === undefined || !s.isFile()) {
       // The folder holding the `.complete` marker: deleting less leaves the cache marked complete.
-      const set = path.startsWith(join(paths.root, k8sKey())) ? join(paths.root, k8sKey()) : join(paths.root, pythonKey());
+      const set = [k8sKey(), registryKey()].map((k) => join(paths.root, k)).find((d) => path.startsWith(d)) ?? join(paths.root, pythonKey());
       throw new ToolInstallError(
         `${name} is missing at ${path} although its cache folder is marked complete. Delete ${set} and run \`npm run tools\` again.`,
       );

@@ -1,5 +1,6 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeClients } from '../../activities/kubernetes/index.ts';
@@ -67,6 +68,11 @@ export function cloudTrailClientConfig(config: Pick<Config, 'AWS_REGION' | 'AWS_
   const base = awsClientConfig(config, overrides);
   const endpoint = overrides.cloudTrailEndpoint ?? config.AWS_ENDPOINT_URL_CLOUDTRAIL;
   return { ...base, ...(endpoint === undefined ? {} : { endpoint }), maxAttempts: 6 };
+}
+
+/** The S3 client the SBOM source of an S3 prefix reads with (activities/sbom/sources/s3.ts). */
+export function sbomS3Client(config: Pick<Config, 'AWS_REGION' | 'AWS_ENDPOINT_URL'>, overrides: ClientOverrides = {}): S3Client {
+  return new S3Client(awsClientConfig(config, overrides));
 }
 
 /** The real clients the activities use, built from configuration. */

@@ -108,7 +108,7 @@ async function toolsCache(opts: { fakes?: Partial<Record<'temporal', string>>; m
   for (const [name, file] of Object.entries<string>(binaries)) {
     await mkdir(path.dirname(file), { recursive: true });
     // Each pinned set's folder (venv/bin's grandparent, bin's parent) holds the marker ensureTools checks.
-    const set = name === 'etcd' || name === 'kubeApiserver' || name === 'kubectl' ? path.dirname(path.dirname(file)) : path.dirname(path.dirname(path.dirname(file)));
+    const set = ['etcd', 'kubeApiserver', 'kubectl', 'registry'].includes(name) ? path.dirname(path.dirname(file)) : path.dirname(path.dirname(path.dirname(file)));
     await writeFile(path.join(set, '.complete'), 'test');
     if (opts.missing === name) continue;
     const fake = opts.fakes?.[name as 'temporal'];

@@ -69,6 +69,7 @@ describe('configuration from the environment', () => {
   it('parses which systems the local sandbox simulates', () => {
     expect(parseConfig({ FIREBREAK_SANDBOX: 'aws, kubernetes' }).FIREBREAK_SANDBOX).toEqual(['aws', 'kubernetes']);
     expect(parseConfig({ FIREBREAK_SANDBOX: 'none' }).FIREBREAK_SANDBOX).toEqual([]);
+    expect(parseConfig({ FIREBREAK_SANDBOX: 'registry' }).FIREBREAK_SANDBOX).toEqual(['registry']);
     expect(problemsOf({ FIREBREAK_SANDBOX: 'gcp' })[0]?.message).toContain('"kubernetes", "aws"');
   });
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toolPaths, toolsRoot } from '../../src/sandbox/tools.ts';
@@ -33,6 +33,34 @@ describe('the tools installer', () => {
     const paths = toolPaths('/cache');
     expect(paths.kubeApiserver).toMatch(/^\/cache\/k8s-v1\.34\.4-[0-9a-f]{12}\/bin\/kube-apiserver$/);
     expect(paths.temporal).toMatch(/^\/cache\/python-[0-9a-f]{12}\/venv\/bin\/temporal$/);
+    expect(paths.registry).toMatch(/^\/cache\/registry-v3\.1\.2-[0-9a-f]{12}\/bin\/registry$/);
+  });
+
+  it('fails naming the registry folder to delete when the registry is missing from a cache marked complete', async () => {
+    const cache = join(scratch, 'no-registry');
+    const real = sandbox().tools;
+    const broken = toolPaths(cache);
+    await mkdir(cache, { recursive: true });
+    // The real Python and Kubernetes sets, and a registry set marked complete without its binary.
+    for (const tool of ['temporal', 'kubeApiserver'] as const) {
+      const set = tool === 'temporal' ? dirname(dirname(dirname(real[tool]))) : dirname(dirname(real[tool]));
+      await symlink(set, join(cache, basename(set)));
+    }
+    const registrySet = dirname(dirname(broken.registry));
+    await mkdir(registrySet, { recursive: true });
+    await writeFile(join(registrySet, '.complete'), 'test');
+
+    const result = await run(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/install-tools.ts'], {
+      env: { ...process.env, FIREBREAK_TOOLS_DIR: cache },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n').at(-1)).toBe(
+      `firebreak tools: registry is missing at ${broken.registry} although its cache folder is marked complete. Delete ${registrySet} and run \`npm run tools\` again.`,
+    );
   });
 
   it('fails naming go, and installs nothing, when the cache is empty and go is not on PATH', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { advisoryFromPurl, parseDigest, readOsvFile, type OsvAdvisory } from '../../activities/sbom/advisories.ts';
 import { AdvisoryIndex, matchSboms, type MatchReport } from '../../activities/sbom/matcher.ts';
-import { parseSbom, readSbomFile } from '../../activities/sbom/sbom.ts';
+import { parseSbom } from '../../activities/sbom/sbom.ts';
+import { readSbomFile } from '../../activities/sbom/sources/directory.ts';
 
 const sbomFiles = [
   'syft-cyclonedx-storefront.json',

@@ -2,7 +2,8 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { maxNesting, parseSbom, readSbomFile, type Sbom } from '../../activities/sbom/sbom.ts';
+import { maxNesting, parseSbom, type Sbom } from '../../activities/sbom/sbom.ts';
+import { readSbomFile } from '../../activities/sbom/sources/directory.ts';
 
 const fixture = (name: string): string => `test/sbom/fixtures/sboms/${name}`;
 

@@ -17,7 +17,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const tools = await ensureTools((line) => console.error(`[tools] ${line}`));
   const ownerId = `${testRunOwnerPrefix}${process.pid}-${randomBytes(4).toString('hex')}`;
-  const sandbox = await startSandbox({ tools, ownerId, temporal: {}, moto: true, kubernetes: true });
+  const sandbox = await startSandbox({ tools, ownerId, temporal: {}, moto: true, kubernetes: true, registry: true });
   const k8s = sandbox.kubernetes!;
   const info: SandboxInfo = {
     ownerId,
@@ -28,12 +28,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     motoEndpoint: sandbox.moto!.endpoint,
     kubeServer: k8s.server,
     kubeconfigPath: k8s.kubeconfigPath,
+    registryUrl: sandbox.registry!.url,
     tools,
     pids: sandbox.processes().map((p) => ({ name: p.name, pid: p.pid })),
   };
   project.provide('sandbox', info);
   console.error(
-    `[sandbox] ready in ${((Date.now() - started) / 1000).toFixed(1)}s: Temporal ${info.temporalAddress}, moto ${info.motoEndpoint}, kube-apiserver ${info.kubeServer}`,
+    `[sandbox] ready in ${((Date.now() - started) / 1000).toFixed(1)}s: Temporal ${info.temporalAddress}, moto ${info.motoEndpoint}, kube-apiserver ${info.kubeServer}, registry ${info.registryUrl}`,
   );
   return async () => {
     await sandbox.stop();

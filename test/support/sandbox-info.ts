@@ -10,6 +10,8 @@ export interface SandboxInfo {
   motoEndpoint: string;
   kubeServer: string;
   kubeconfigPath: string;
+  /** The OCI registry (distribution), plain HTTP on loopback. */
+  registryUrl: string;
   tools: ToolPaths;
   pids: { name: string; pid: number }[];
 }

@@ -85,22 +85,22 @@ Examples:
         throw new UserError('sbom match needs something to look for: --advisory <osv.json>, --package <purl@version> or --digest sha256:…');
       }
       let set;
-      let files;
       try {
         const advisories = (await Promise.all(opts.advisory.map((f) => lib.readOsvFile(f)))).flat();
         advisories.push(...opts.package.map((p) => lib.advisoryFromPurl(p)));
         set = { advisories, digests: opts.digest.map((d) => lib.parseDigest(d)) };
-        files = await lib.listSbomFiles(paths);
       } catch (e) {
-        if (e instanceof lib.AdvisoryInputError || e instanceof lib.SbomPathError) throw new UserError(e.message);
+        if (e instanceof lib.AdvisoryInputError) throw new UserError(e.message);
         throw e;
       }
       const index = new lib.AdvisoryIndex(set);
       const matcher = new lib.Matcher(index);
-      const read = { maxBytes: opts.maxSbomMib * 1024 * 1024, wanted: index.wants };
-      for (let i = 0; i < files.length; i += concurrency) {
-        const batch = await Promise.all(files.slice(i, i + concurrency).map((f) => lib.readSbomFile(f, read)));
-        for (const result of batch) matcher.add(result);
+      const scan = { maxBytes: opts.maxSbomMib * 1024 * 1024, wanted: index.wants, concurrency, sizeHint: '--max-sbom-mib raises it' };
+      try {
+        await lib.scanSource(lib.directorySource(paths), matcher, scan);
+      } catch (e) {
+        if (e instanceof lib.SbomPathError) throw new UserError(e.message);
+        throw e;
       }
       const report = matcher.result();
       if (opts.json) out(JSON.stringify(report, null, 2));
