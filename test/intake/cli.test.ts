@@ -1,11 +1,10 @@
 // `firebreak route` and `firebreak alerts unrouted`, run as the real command.
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/intake/alert.ts';
 import { unroutedFile } from '../../src/intake/service.ts';
 import { JsonLines } from '../../src/intake/store.ts';
-import { fixturesDir, releaseAgentRule, tempDataDir } from './helpers.ts';
+import { cliEnvWithPolicy, fixturesDir, releaseAgentRule, tempDataDir } from './helpers.ts';
 import { runFirebreak } from '../support/cli.ts';
 
 
@@ -36,10 +35,7 @@ let env: Record<string, string>;
 const fx = (f: string) => path.join(fixturesDir, f);
 
 beforeAll(async () => {
-  const dir = await tempDataDir();
-  await mkdir(path.join(dir, 'runbooks'));
-  await writeFile(path.join(dir, 'runbooks', 'container-escape.yaml'), policy);
-  env = { FIREBREAK_RUNBOOKS_DIR: path.join(dir, 'runbooks'), FIREBREAK_DATA_DIR: path.join(dir, 'data') };
+  env = await cliEnvWithPolicy('container-escape.yaml', policy);
 });
 
 describe('firebreak route', () => {

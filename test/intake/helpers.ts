@@ -1,6 +1,6 @@
 // Shared set-up for the intake tests: fixtures, test policies, and an intake
 // server on loopback delivering to the engine test workflow on the dev server.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -164,4 +164,12 @@ export async function postAlert(base: string, source: AlertSource, body: string,
     body,
   });
   return { status: res.status, body: (await res.json()) as PostResult['body'] };
+}
+
+/** The environment of a `firebreak` run whose runbooks directory holds one policy file (YAML text) and whose data dir is its own. */
+export async function cliEnvWithPolicy(file: string, yaml: string): Promise<Record<string, string>> {
+  const dir = await tempDataDir();
+  await mkdir(path.join(dir, 'runbooks'));
+  await writeFile(path.join(dir, 'runbooks', file), yaml);
+  return { FIREBREAK_RUNBOOKS_DIR: path.join(dir, 'runbooks'), FIREBREAK_DATA_DIR: path.join(dir, 'data') };
 }

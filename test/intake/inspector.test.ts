@@ -1,19 +1,17 @@
 // Amazon Inspector findings (EventBridge "Inspector2 Finding" events, shaped
 // as AWS documents them) through normalisation, routing, and the HTTP server to
 // incidents of the engine test workflow on the dev server.
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { normaliseBody, normalisePayload } from '../../src/intake/normalise.ts';
 import { correlationKeyFor, routeAlert } from '../../src/intake/router.ts';
 import { packageRef, type InspectorPackage } from '../../src/intake/sources/inspector.ts';
 import { timelineQuery } from '../../workflows/engine/messages.ts';
-import { awaiting, newWorld, startEngineWorker, waitForStatus } from '../support/engine.ts';
+import { awaiting, engineOnDevServer, newWorld, waitForStatus } from '../support/engine.ts';
 import { runFirebreak } from '../support/cli.ts';
-import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
-import { fixture, fixtureJson, fixturesDir, postAlert, startTestIntake, tempDataDir, testPolicies } from './helpers.ts';
+import { temporalClient, uniqueName } from '../support/servers.ts';
+import { cliEnvWithPolicy, fixture, fixtureJson, fixturesDir, postAlert, startTestIntake, testPolicies } from './helpers.ts';
 
 const npmFinding = 'inspector/ecr-npm-package.json';
 const osFinding = 'inspector/ecr-os-package.json';
@@ -153,9 +151,7 @@ describe('Inspector findings through the intake server', () => {
 
   beforeAll(async () => {
     client = await temporalClient();
-    const connection = await NativeConnection.connect({ address: sandbox().temporalAddress });
-    afterAll(() => connection.close());
-    ({ taskQueue } = await startEngineWorker(connection, newWorld()));
+    taskQueue = await engineOnDevServer(newWorld());
   });
 
   /** An intake with policies of its own, so each test's incidents are its own. */
@@ -281,10 +277,7 @@ rollback: { gate: none }
   const fx = (f: string) => path.join(fixturesDir, f);
 
   beforeAll(async () => {
-    const dir = await tempDataDir();
-    await mkdir(path.join(dir, 'runbooks'));
-    await writeFile(path.join(dir, 'runbooks', 'vulnerable-image.yaml'), policy);
-    env = { FIREBREAK_RUNBOOKS_DIR: path.join(dir, 'runbooks'), FIREBREAK_DATA_DIR: path.join(dir, 'data') };
+    env = await cliEnvWithPolicy('vulnerable-image.yaml', policy);
   });
 
   it('prints the runbook, the image correlation key and the image and package targets of the fixture', async () => {
