@@ -14,7 +14,7 @@ import { timelineSchemaVersion } from '../../src/timeline/report.ts';
 import { statusQuery, timelineQuery } from '../../workflows/engine/messages.ts';
 import { engineOnDevServer, newWorld, waitForStatus } from '../support/engine.ts';
 import { temporalClient, uniqueName } from '../support/servers.ts';
-import { postAlert, startTestIntake, testPolicies } from './helpers.ts';
+import { intakeWithOwnPolicies, postAlert } from './helpers.ts';
 
 let client: Client;
 let taskQueue: string;
@@ -24,10 +24,7 @@ beforeAll(async () => {
   taskQueue = await engineOnDevServer(newWorld());
 });
 
-async function intake() {
-  const policies = testPolicies(uniqueName('g').toLowerCase());
-  return { ...(await startTestIntake({ client, taskQueue, policies: policies.all })), policies };
-}
+const intake = () => intakeWithOwnPolicies({ client, taskQueue, prefix: 'g' });
 
 interface AmAlert {
   alertname: string;

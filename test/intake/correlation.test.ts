@@ -7,8 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import { normaliseBody } from '../../src/intake/normalise.ts';
 import { awaiting, engineOnDevServer, newWorld, waitForStatus } from '../support/engine.ts';
-import { temporalClient, uniqueName } from '../support/servers.ts';
-import { fixture, fixtureJson, postAlert, startTestIntake, testPolicies } from './helpers.ts';
+import { temporalClient } from '../support/servers.ts';
+import { fixture, fixtureJson, intakeWithOwnPolicies, postAlert } from './helpers.ts';
 
 let client: Client;
 let taskQueue: string;
@@ -19,10 +19,7 @@ beforeAll(async () => {
 });
 
 /** An intake with runbooks of its own, so each test's incidents are its own. */
-async function intake(defaultCluster?: string) {
-  const policies = testPolicies(uniqueName('c').toLowerCase());
-  return startTestIntake({ client, taskQueue, policies: policies.all, ...(defaultCluster === undefined ? {} : { defaultCluster }) });
-}
+const intake = (defaultCluster?: string) => intakeWithOwnPolicies({ client, taskQueue, prefix: 'c', ...(defaultCluster === undefined ? {} : { defaultCluster }) });
 
 /** The Falco release_agent event (auto-contained at Critical) about the GuardDuty fixture's pod, naming no cluster. */
 async function falcoWithoutCluster(): Promise<string> {

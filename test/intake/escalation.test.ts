@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decideUpdate, timelineQuery } from '../../workflows/engine/messages.ts';
 import { awaiting, engineOnDevServer, newWorld, waitForStatus, type World } from '../support/engine.ts';
 import { temporalClient, uniqueName } from '../support/servers.ts';
-import { fixtureJson, postAlert, releaseAgentRule, startTestIntake, testPolicies } from './helpers.ts';
+import { fixtureJson, intakeWithOwnPolicies, postAlert, releaseAgentRule } from './helpers.ts';
 
 let client: Client;
 let taskQueue: string;
@@ -19,9 +19,7 @@ beforeAll(async () => {
   taskQueue = await engineOnDevServer(world);
 });
 
-async function intake() {
-  return startTestIntake({ client, taskQueue, policies: testPolicies(uniqueName('e').toLowerCase()).all });
-}
+const intake = () => intakeWithOwnPolicies({ client, taskQueue, prefix: 'e' });
 
 /** A Falco fixture about the given pod, with its own alert id. */
 async function falcoAbout(file: string, pod: string): Promise<string> {

@@ -12,6 +12,7 @@ import { temporalDelivery, type Delivery } from '../../src/intake/deliver.ts';
 import { IntakeService, type IntakeServiceOptions } from '../../src/intake/service.ts';
 import { startIntakeServer, type IntakeServer } from '../../src/intake/server.ts';
 import { runbookPolicy, type RunbookPolicy } from '../../src/runbooks/schema.ts';
+import { uniqueName } from '../support/servers.ts';
 
 export const fixturesDir = path.join(import.meta.dirname, 'fixtures');
 
@@ -172,4 +173,11 @@ export async function cliEnvWithPolicy(file: string, yaml: string): Promise<Reco
   await mkdir(path.join(dir, 'runbooks'));
   await writeFile(path.join(dir, 'runbooks', file), yaml);
   return { FIREBREAK_RUNBOOKS_DIR: path.join(dir, 'runbooks'), FIREBREAK_DATA_DIR: path.join(dir, 'data') };
+}
+
+/** An intake whose runbooks are its own (ids prefixed with a fresh name), so each test's incidents are its own. */
+export async function intakeWithOwnPolicies(o: Omit<Parameters<typeof startTestIntake>[0], 'policies'> & { prefix: string }) {
+  const { prefix, ...rest } = o;
+  const policies = testPolicies(uniqueName(prefix).toLowerCase());
+  return { ...(await startTestIntake({ ...rest, policies: policies.all })), policies };
 }

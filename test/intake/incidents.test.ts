@@ -8,7 +8,7 @@ import type { UnroutedRecord } from '../../src/intake/service.ts';
 import { statusQuery, timelineQuery } from '../../workflows/engine/messages.ts';
 import { awaiting, newWorld, startEngineWorker, waitForStatus, type World } from '../support/engine.ts';
 import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
-import { fixture, fixtureJson, postAlert, startTestIntake, testPolicies } from './helpers.ts';
+import { fixture, fixtureJson, intakeWithOwnPolicies, postAlert, startTestIntake, testPolicies } from './helpers.ts';
 
 let client: Client;
 let taskQueue: string;
@@ -23,11 +23,7 @@ beforeAll(async () => {
 });
 
 /** An intake with policies of their own, so each test's incidents are its own. */
-async function intake() {
-  const policies = testPolicies(uniqueName('t').toLowerCase());
-  const server = await startTestIntake({ client, taskQueue, policies: policies.all });
-  return { ...server, policies };
-}
+const intake = () => intakeWithOwnPolicies({ client, taskQueue, prefix: 't' });
 
 /** A Falco fixture about a pod of its own, so its correlation key is unused. */
 async function falcoAbout(file: string, pod = uniqueName('pod')): Promise<string> {

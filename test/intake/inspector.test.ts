@@ -10,8 +10,8 @@ import { packageRef, type InspectorPackage } from '../../src/intake/sources/insp
 import { timelineQuery } from '../../workflows/engine/messages.ts';
 import { awaiting, engineOnDevServer, newWorld, waitForStatus } from '../support/engine.ts';
 import { runFirebreak } from '../support/cli.ts';
-import { temporalClient, uniqueName } from '../support/servers.ts';
-import { cliEnvWithPolicy, fixture, fixtureJson, fixturesDir, postAlert, startTestIntake, testPolicies } from './helpers.ts';
+import { temporalClient } from '../support/servers.ts';
+import { cliEnvWithPolicy, fixture, fixtureJson, fixturesDir, intakeWithOwnPolicies, postAlert, testPolicies } from './helpers.ts';
 
 const npmFinding = 'inspector/ecr-npm-package.json';
 const osFinding = 'inspector/ecr-os-package.json';
@@ -155,10 +155,7 @@ describe('Inspector findings through the intake server', () => {
   });
 
   /** An intake with policies of its own, so each test's incidents are its own. */
-  async function intake() {
-    const policies = testPolicies(uniqueName('i').toLowerCase());
-    return { ...(await startTestIntake({ client, taskQueue, policies: policies.all })), policies };
-  }
+  const intake = () => intakeWithOwnPolicies({ client, taskQueue, prefix: 'i' });
 
   it('refuses a finding without the inspector token (401), and accepts it with the token (control)', async () => {
     const { url } = await intake();
