@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError, normaliseBody } from '../../src/intake/normalise.ts';
+import { targetsFor } from '../../src/intake/router.ts';
 import { fixture } from './helpers.ts';
 
 const receivedAt = '2026-11-28T15:00:00.000Z';
@@ -64,6 +65,28 @@ describe('normalising a GuardDuty finding from EventBridge', () => {
         node: 'i-0abc123def4567890',
       },
     });
+  });
+});
+
+describe('a GuardDuty EKS finding naming its Kubernetes user', () => {
+  /** The EKS fixture as an EKS audit-log finding carries it: the Kubernetes user that acted, beside the AWS account. */
+  async function withKubernetesUser(username: string): Promise<string> {
+    const p = JSON.parse(await fixture('guardduty/eks-runtime-host-mount.json')) as { detail: { resource: { kubernetesDetails: Record<string, unknown> } } };
+    p.detail.resource.kubernetesDetails['kubernetesUserDetails'] = { username, uid: '8c1f0f6e-2d9b-4c71-9e3a-6f1b2c3d4e5f', groups: ['system:serviceaccounts'] };
+    return JSON.stringify(p);
+  }
+
+  it('routes a service account user (system:serviceaccount:…) with its pod, not as an IAM user with an invalid name', async () => {
+    const [alert] = normaliseBody('guardduty', await withKubernetesUser('system:serviceaccount:demo-shop:storefront'), receivedAt);
+    expect(alert?.problems).toBeUndefined();
+    expect(alert?.entities.principal).toBeUndefined();
+    expect(alert?.labels).toMatchObject({ kubernetesUser: 'system:serviceaccount:demo-shop:storefront' });
+    expect(targetsFor(alert!).map((t) => t.kind)).toEqual(['pod', 'node']);
+  });
+
+  it('control: an IAM access-key finding still names its principal as an IAM target', async () => {
+    const [alert] = normaliseBody('guardduty', await fixture('guardduty/iam-credential-exfiltration.json'), receivedAt);
+    expect(targetsFor(alert!).map((t) => `${t.kind}:${t.id}`)).toContain('role:storefront-node-role');
   });
 });
 

@@ -73,6 +73,7 @@ export const guardduty: SourceAdapter<GuardDutyPayload> = {
   normalise(p, receivedAt) {
     const d = p.detail;
     const key = d.resource.accessKeyDetails;
+    const kubernetesUser = d.resource.kubernetesDetails?.kubernetesUserDetails?.username;
     const workload = d.resource.kubernetesDetails?.kubernetesWorkloadDetails;
     const container = workload?.containers?.[0];
     const isPod = workload?.type?.toLowerCase() === 'pods';
@@ -86,12 +87,17 @@ export const guardduty: SourceAdapter<GuardDutyPayload> = {
         severity: severityOf(d.severity),
         rule: d.type,
         summary: d.title ?? d.description ?? d.type,
-        labels: { resourceType: d.resource.resourceType, ...(key?.userType ? { userType: key.userType } : {}) },
+        labels: {
+          resourceType: d.resource.resourceType,
+          ...(key?.userType ? { userType: key.userType } : {}),
+          // The Kubernetes user (system:serviceaccount:<ns>:<sa>, or a mapped name) is not an IAM principal: a label to match on.
+          ...(kubernetesUser ? { kubernetesUser } : {}),
+        },
         entities: compactEntities({
           account: d.accountId,
           region: d.region,
           accessKey: key?.accessKeyId,
-          principal: key?.userName ?? d.resource.kubernetesDetails?.kubernetesUserDetails?.username,
+          principal: key?.userName,
           cluster: d.resource.eksClusterDetails?.name,
           namespace: workload?.namespace,
           // A pod's own name; for a Deployment, DaemonSet… the workload is named instead.
