@@ -92,17 +92,10 @@ function* causesOf(e: unknown): Generator<{ type?: unknown }> {
 }
 
 /**
- * The type of a failure, looked for through its causes: an activity's
+ * True when the failure, or one of its causes, has the type: an activity's
  * ApplicationFailure arrives wrapped in an ActivityFailure, a child's in a
- * ChildWorkflowFailure, a workflow's in a WorkflowFailedError. The outermost
- * typed failure wins.
+ * ChildWorkflowFailure, a workflow's in a WorkflowFailedError.
  */
-export function failureTypeOf(e: unknown): string | undefined {
-  for (const f of causesOf(e)) if (typeof f.type === 'string' && f.type !== '') return f.type;
-  return undefined;
-}
-
-/** True when the failure, or one of its causes, has the type. */
 export function hasFailureType(e: unknown, type: string): boolean {
   for (const f of causesOf(e)) if (f.type === type) return true;
   return false;

@@ -18,10 +18,6 @@ import { refuseInvalidTargets } from './targets.ts';
 import { Timeline } from './timeline.ts';
 import type { EvidenceRefSummary, IncidentInput, StepState, Target, TriggerInfo } from './types.ts';
 
-export type { ActionResult } from '../../domain/actions.ts';
-export { noticeActivityOptions } from './notices.ts';
-export { rollbackStep } from './lifecycle.ts';
-
 export interface ActionSpec {
   action: string;
   target?: string;

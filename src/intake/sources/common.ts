@@ -38,3 +38,20 @@ export function str(v: unknown): string | undefined {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return undefined;
 }
+
+/** An object schema that keeps the fields it does not name: sources add fields, and `raw` keeps them as evidence. */
+export const loose = <T extends z.ZodRawShape>(shape: T) => z.object(shape).loose();
+
+/** An EventBridge event (GuardDuty, Inspector) whose `detail-type` and `source` say what its `detail` is. */
+export function eventBridgeEvent<D extends z.ZodType>(o: { detailType: string; source: string; what: string; detail: D }) {
+  return loose({
+    version: z.string().optional(),
+    id: z.string().optional(),
+    'detail-type': z.literal(o.detailType, { error: `expected "${o.detailType}" (${o.what})` }),
+    source: z.literal(o.source, { error: `expected "${o.source}"` }),
+    account: z.string().optional(),
+    time: timestamp.optional(),
+    region: z.string().optional(),
+    detail: o.detail,
+  });
+}

@@ -6,9 +6,8 @@
  */
 import { z } from 'zod';
 import { compactEntities, type Severity } from '../alert.ts';
-import { isoTime, timestamp, type SourceAdapter } from './common.ts';
+import { eventBridgeEvent, isoTime, loose, timestamp, type SourceAdapter } from './common.ts';
 
-const loose = <T extends z.ZodRawShape>(shape: T) => z.object(shape).loose();
 const optionalText = z.string().nullish();
 
 const finding = loose({
@@ -46,16 +45,7 @@ const finding = loose({
   service: loose({ count: z.number().optional() }).optional(),
 });
 
-export const guarddutyPayload = loose({
-  version: z.string().optional(),
-  id: z.string().optional(),
-  'detail-type': z.literal('GuardDuty Finding', { error: 'expected "GuardDuty Finding" (an EventBridge GuardDuty event)' }),
-  source: z.literal('aws.guardduty', { error: 'expected "aws.guardduty"' }),
-  account: z.string().optional(),
-  time: timestamp.optional(),
-  region: z.string().optional(),
-  detail: finding,
-});
+export const guarddutyPayload = eventBridgeEvent({ detailType: 'GuardDuty Finding', source: 'aws.guardduty', what: 'an EventBridge GuardDuty event', detail: finding });
 export type GuardDutyPayload = z.output<typeof guarddutyPayload>;
 
 /** GuardDuty's bands: 1.0–3.9 low, 4.0–6.9 medium, 7.0–8.9 high, 9.0–10.0 critical. */

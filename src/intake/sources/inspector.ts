@@ -15,9 +15,8 @@ import { PackageURL } from 'packageurl-js';
 import { z } from 'zod';
 import { awsAccountIdProblem, ecrRepositoryNameProblem, imageDigestProblem } from '../../../domain/names.ts';
 import { compactEntities, type Alert, type Severity } from '../alert.ts';
-import { contentId, isoTime, timestamp, type SourceAdapter } from './common.ts';
+import { contentId, eventBridgeEvent, isoTime, loose, type SourceAdapter } from './common.ts';
 
-const loose = <T extends z.ZodRawShape>(shape: T) => z.object(shape).loose();
 const optionalText = z.string().nullish();
 
 const vulnerablePackage = loose({
@@ -75,14 +74,10 @@ const finding = loose({
     .min(1, 'expected at least one resource'),
 });
 
-export const inspectorPayload = loose({
-  version: z.string().optional(),
-  id: z.string().optional(),
-  'detail-type': z.literal('Inspector2 Finding', { error: 'expected "Inspector2 Finding" (an EventBridge Amazon Inspector finding event)' }),
-  source: z.literal('aws.inspector2', { error: 'expected "aws.inspector2"' }),
-  account: z.string().optional(),
-  time: timestamp.optional(),
-  region: z.string().optional(),
+export const inspectorPayload = eventBridgeEvent({
+  detailType: 'Inspector2 Finding',
+  source: 'aws.inspector2',
+  what: 'an EventBridge Amazon Inspector finding event',
   detail: finding,
 });
 export type InspectorPayload = z.output<typeof inspectorPayload>;
