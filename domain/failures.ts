@@ -83,6 +83,16 @@ export const slackFailure = {
 } as const;
 export type SlackFailureType = (typeof slackFailure)[keyof typeof slackFailure];
 
+/** Failures of the supply-chain runbook's matching. */
+export const supplyChainFailure = {
+  /** An advisory, package URL or action the incident names cannot be used: refused, not retried. */
+  invalidAdvisory: 'SupplyChainInvalidAdvisory',
+  /** The worker lacks what a configured source needs (an S3 client). */
+  notConfigured: 'SupplyChainNotConfigured',
+  /** An SBOM source could not be listed; retryable or not by the source's own error type. */
+  sourceUnavailable: 'SbomSourceUnavailable',
+} as const;
+
 /** A failure and its causes, outermost first (bounded: a cause chain is never this deep). */
 function* causesOf(e: unknown): Generator<{ type?: unknown }> {
   for (let current: unknown = e, depth = 0; typeof current === 'object' && current !== null && depth < 16; depth += 1) {

@@ -154,9 +154,48 @@ export function targetIdProblem(kind: string, id: string): NameProblem {
       return iamPrincipalProblem('user', id);
     case 'role':
       return iamPrincipalProblem('role', id);
+    case 'image':
+      return pinnedImageProblem(id);
+    case 'package':
+      return purlShapeProblem(id);
+    case 'action':
+      return actionRefProblem(id);
+    case 'advisory':
+      return /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id) ? undefined : `advisory id ${show(id)} is not valid: expected an OSV id such as GHSA-mrrh-fwg8-r2c3, CVE-2025-30066 or MAL-2025-1234`;
     default:
       return undefined;
   }
+}
+
+// The OCI distribution grammar of a repository path, optionally behind a registry host[:port].
+const imageRepository =
+  /^(?:(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::\d{1,5})?\/|[a-zA-Z0-9-]+:\d{1,5}\/)?[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+
+/** An image pinned by digest, `[registry/]repository@sha256:<64 hex>`: the supply-chain runbook blocks digests, never tags. */
+export function pinnedImageProblem(value: string): NameProblem {
+  const at = value.lastIndexOf('@');
+  let repository = at < 0 ? value : value.slice(0, at);
+  // A tag before the digest (`repo:1.4@sha256:…`) is allowed and ignored; a port is in the host part, before the first '/'.
+  const lastPart = repository.slice(repository.lastIndexOf('/') + 1);
+  if (repository.includes('/') && lastPart.includes(':')) repository = repository.slice(0, repository.length - lastPart.length + lastPart.indexOf(':'));
+  if (at < 0 || imageDigestProblem(value.slice(at + 1)) !== undefined || !imageRepository.test(repository)) {
+    return `image ${show(value)} is not valid: expected [registry/]repository@sha256:<64 hex digits>, e.g. 127.0.0.1:5000/shop/web@sha256:3f…`;
+  }
+  return undefined;
+}
+
+/** The shape of a package URL with an exact version (`pkg:type/namespace/name@version`); src/ parses it fully with packageurl-js. */
+export function purlShapeProblem(value: string): NameProblem {
+  return /^pkg:[a-zA-Z][a-zA-Z0-9.+-]*\/[^@\s]+@[^@\s?#]+(?:[?#]\S*)?$/.test(value) && value.length <= 1024
+    ? undefined
+    : `package ${show(value)} is not valid: expected a package URL with an exact version, e.g. pkg:npm/event-stream@3.3.6`;
+}
+
+/** A CI action as workflows name it in `uses:`: `owner/repo[/path]@ref`. */
+export function actionRefProblem(value: string): NameProblem {
+  return /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._/-]+)?@[A-Za-z0-9._/-]{1,255}$/.test(value) && !value.includes('..')
+    ? undefined
+    : `action ${show(value)} is not valid: expected owner/repo[/path]@ref as a workflow's uses: names it, e.g. tj-actions/changed-files@v44`;
 }
 
 /** AWS account id: exactly 12 digits (IAM ARNs and policies are built from it). */

@@ -20,7 +20,7 @@ export function severityRank(s: Severity): number {
 }
 
 /** Every kind of target, as `--target kind:id` and the start request name them. */
-export const targetKinds = ['pod', 'node', 'namespace', 'iam-user', 'access-key', 'role', 'image', 'package', 'other'] as const;
+export const targetKinds = ['pod', 'node', 'namespace', 'iam-user', 'access-key', 'role', 'image', 'package', 'action', 'advisory', 'other'] as const;
 export type TargetKind = (typeof targetKinds)[number];
 
 export const modes = ['live', 'dry-run'] as const;

@@ -19,6 +19,12 @@ export interface RunbookDefinition<S extends string = string> {
    * recorded and skipped.
    */
   children: readonly string[];
+  /**
+   * Steps whose undo would put something dangerous back (a leaked
+   * credential): a policy keeps their changes on rollback (`rollback.keep`)
+   * or guards rollback with a two-person gate; the loader refuses it otherwise.
+   */
+  dangerousUndo?: readonly S[];
 }
 
 /** Evidence, isolate the pod, cordon its node, offer credential compromise for its IRSA role, delete (two-person). */

@@ -89,6 +89,7 @@ export function normaliseName(ecosystem: string, name: string): string {
     case 'Debian':
     case 'Ubuntu':
     case 'Alpine':
+    case 'GitHub Actions':
       return name.toLowerCase();
     default:
       return name;

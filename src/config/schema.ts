@@ -99,6 +99,12 @@ export const configSchema = z
       }),
     KUBECONFIG: optionalNonEmpty,
     /**
+     * The supply-chain runbook's scope file (YAML, docs/runbooks.md): SBOM
+     * sources, registries, CI checkouts, the secret inventory, signing keys.
+     * Unset, the runbook searches only the worker's cluster.
+     */
+    FIREBREAK_SUPPLY_CHAIN_SCOPE: optionalNonEmpty,
+    /**
      * Which systems `firebreak local` simulates with the sandbox servers:
      * `kubernetes`, `aws`, `registry`, any of them comma-separated, or `none`.
      * By default Kubernetes is simulated unless KUBECONFIG is set, AWS unless

@@ -32,7 +32,7 @@ import { accessKeyIdPattern, targetAttributeProblem, targetIdProblem } from '../
 import { groupName, policyFitProblem } from '../../domain/runbooks.ts';
 import { modes, severities, targetKinds } from '../../domain/vocabulary.ts';
 import { formatFieldPath } from '../text/field-path.ts';
-import type { IncidentInput, Mode, Target, TriggerInfo } from '../../workflows/engine/types.ts';
+import type { IncidentDocument, IncidentInput, Mode, Target, TriggerInfo } from '../../workflows/engine/types.ts';
 import { correlationKeyForTargets } from './ids.ts';
 import { openIncident, withChildPolicies } from './open.ts';
 import { principal, type RunbookPolicy } from '../runbooks/schema.ts';
@@ -76,6 +76,9 @@ export const startRequestSchema = z
 
 export type StartRequest = z.output<typeof startRequestSchema>;
 
+/** An incident's documents travel in its workflow history: an OSV advisory is kilobytes, 256 KiB is ample. */
+export const maxDocumentBytes = 256 * 1024;
+
 /** A start that cannot proceed; the message says what to fix (the CLI prints it and exits 1). */
 export class StartError extends Error {
   override readonly name = 'StartError';
@@ -109,6 +112,8 @@ export interface PrepareStartOptions {
   requester: string;
   severity?: TriggerInfo['severity'];
   summary?: string;
+  /** Documents the runbook reads (OSV advisories given with --advisory), sealed by it as evidence. */
+  documents?: readonly IncidentDocument[];
   /** Where the request came from: `cli` (default) or `slack` (the `/incident` command). */
   source?: 'cli' | 'slack';
   /** When the request was received. */
@@ -175,6 +180,7 @@ export function prepareStart(o: PrepareStartOptions): PreparedStart {
       targets,
       // Auto-containment rules match alerts; a person starting a runbook by hand goes through every gate.
       autoContainSteps: [],
+      ...(o.documents === undefined || o.documents.length === 0 ? {} : { documents: [...o.documents] }),
     }, o.policies),
   };
 }

@@ -32,6 +32,17 @@ export function checkAgainstWorkflow(data: unknown, catalog: WorkflowCatalog, re
   for (const u of fit.unknown) {
     report(['steps', entries[u.index]!.i, 'id'], `unknown step "${u.id}": workflow "${name}" has the steps ${workflow.steps.join(', ')}`);
   }
+  const rollback = isRecord(data['rollback']) ? data['rollback'] : {};
+  const keep = Array.isArray(rollback['keep']) ? rollback['keep'] : [];
+  const gate = rollback['gate'];
+  const twoPerson = isRecord(gate) && gate['twoPerson'] === true;
+  const undone = (workflow.dangerousUndo ?? []).filter((s) => !keep.includes(s));
+  if (undone.length > 0 && !twoPerson) {
+    report(
+      ['rollback'],
+      `rolling back step${undone.length === 1 ? '' : 's'} ${undone.join(', ')} would put a leaked credential back: list ${undone.length === 1 ? 'it' : 'them'} in rollback.keep, or make the rollback gate two-person (twoPerson: true, required: 2)`,
+    );
+  }
   const { missing } = fit;
   if (missing.length > 0) {
     report(

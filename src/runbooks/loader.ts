@@ -17,7 +17,7 @@ import { keyPosition, positionOf, sortByPosition, type Position } from './positi
 import { runbookPolicy, type RunbookPolicy } from './schema.ts';
 
 /** The step ids each runbook workflow knows, by workflow name (see workflows/catalog.ts). */
-export type WorkflowCatalog = Record<string, { steps: readonly string[] }>;
+export type WorkflowCatalog = Record<string, { steps: readonly string[]; dangerousUndo?: readonly string[] }>;
 
 /** What a policy is checked against besides its schema. */
 export interface RunbookContext {

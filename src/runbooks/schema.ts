@@ -132,7 +132,17 @@ export const runbookPolicy = z
           .strict(),
       )
       .default([]),
-    rollback: z.object({ gate }).strict(),
+    rollback: z
+      .object({
+        gate,
+        /**
+         * Steps whose changes a rollback keeps: their undo is never run, and
+         * the timeline says so (a digest stays blocked for good; a rotated
+         * credential is never put back).
+         */
+        keep: z.array(z.string()).default([]),
+      })
+      .strict(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -140,6 +150,9 @@ export const runbookPolicy = z
     p.steps.forEach((s, i) => {
       if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${s.id}"` });
       ids.add(s.id);
+    });
+    p.rollback.keep.forEach((id, i) => {
+      if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['rollback', 'keep', i], message: `names step "${id}", which this policy does not define (steps: ${[...ids].join(', ')})` });
     });
     p.autoContain.forEach((rule, i) =>
       rule.steps.forEach((id, j) => {

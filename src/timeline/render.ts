@@ -52,6 +52,14 @@ export function describeEvent(e: TimelineEvent): string {
       return `Rolled back: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.detail}`;
     case 'rollback.failed':
       return `Rollback failed: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.errorType}: ${e.data.error}`;
+    case 'check.passed':
+      return `Checked: ${e.data.check}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.detail}`;
+    case 'check.failed':
+      return `Check failed: ${e.data.check}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.errorType}: ${e.data.error}`;
+    case 'rollback.kept':
+      return `Kept on rollback: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.why}`;
+    case 'follow-up.raised':
+      return `Follow-up: ${e.data.what}${e.data.target ? ` (${e.data.target})` : ''}: ${e.data.why}`;
     case 'rollback.finished':
       return `Rollback finished: ${e.data.compensated} undone, ${e.data.failed} failed`;
     case 'incident.closed':
@@ -92,6 +100,8 @@ export function renderMarkdown(r: TimelineReport): string {
   for (const f of ofType(ev, 'action.failed')) followUps.push(`Action failed and needs a hand: ${describeEvent(f)}.`);
   for (const g of ofType(ev, 'action.target-gone')) followUps.push(`Find out who or what removed it: ${describeEvent(g)}.`);
   for (const f of ofType(ev, 'rollback.failed')) followUps.push(`Undo by hand: ${describeEvent(f)}.`);
+  for (const f of ofType(ev, 'check.failed')) followUps.push(`Find out why this does not hold: ${describeEvent(f)}.`);
+  for (const f of ofType(ev, 'follow-up.raised')) followUps.push(`${f.data.what}${f.data.target ? ` (${f.data.target})` : ''}: ${f.data.why}.`);
   if (r.failure !== undefined) followUps.push(`The incident's workflow ${describeFailure(r.failure)}; nothing more runs in it.`);
   else if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
 

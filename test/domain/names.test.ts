@@ -116,7 +116,31 @@ describe('targets', () => {
   });
 
   it('leaves kinds without a naming rule of their own to the runbook that reads them', () => {
-    expect(targetProblem({ kind: 'image', id: 'ghcr.io/acme/web@sha256:abc' })).toBeUndefined();
+    expect(targetProblem({ kind: 'other', id: 'anything/at all' })).toBeUndefined();
+  });
+
+  it('accepts an image pinned by digest, with or without a registry, port or tag', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    for (const image of [`ghcr.io/acme/web@${digest}`, `127.0.0.1:5000/shop/web@${digest}`, `nginx@${digest}`, `shop/web:1.4@${digest}`]) {
+      expect(targetProblem({ kind: 'image', id: image }), image).toBeUndefined();
+    }
+  });
+
+  it('refuses an image named by tag only, by a short digest, or with a dot-segment path', () => {
+    for (const image of ['ghcr.io/acme/web:1.4', 'ghcr.io/acme/web@sha256:abc', `../web@sha256:${'a'.repeat(64)}`]) {
+      expect(targetProblem({ kind: 'image', id: image }), image).toMatch(/repository@sha256/);
+    }
+  });
+
+  it('accepts a package URL with an exact version and refuses one without', () => {
+    expect(targetProblem({ kind: 'package', id: 'pkg:npm/event-stream@3.3.6' })).toBeUndefined();
+    expect(targetProblem({ kind: 'package', id: 'pkg:npm/event-stream' })).toMatch(/exact version/);
+  });
+
+  it('accepts a CI action as uses: names it and refuses a ref with a dot segment', () => {
+    expect(targetProblem({ kind: 'action', id: 'tj-actions/changed-files@v44' })).toBeUndefined();
+    expect(targetProblem({ kind: 'action', id: 'github/codeql-action/init@v3' })).toBeUndefined();
+    expect(targetProblem({ kind: 'action', id: 'tj-actions/changed-files@../../x' })).toMatch(/owner\/repo/);
   });
 
   it('quotes a name with control characters escaped and a long one cut', () => {

@@ -160,6 +160,14 @@ const tables: Record<OrderedEcosystem, Case[]> = {
     ['3.3.2-r0', '3.3.2-r1', -1],
     ['1.99.9', '2.0', -1],
   ],
+  // GitHub Actions release tags as workflows pin them: with or without "v"; a moving major tag is its series' first release.
+  'GitHub Actions': [
+    ['v44', '44.0.0', 0],
+    ['v44', 'v44.5.1', -1],
+    ['v45.0.7', '46.0.1', -1],
+    ['v4.1', 'v4.0.9', 1],
+    ['v1.0.0-beta', 'v1', -1],
+  ],
 };
 
 const notVersions: Record<OrderedEcosystem, string[]> = {
@@ -174,6 +182,7 @@ const notVersions: Record<OrderedEcosystem, string[]> = {
   Debian: ['abc', '1:', 'a:1.0'],
   Ubuntu: ['~1'],
   Alpine: ['abc', '1.0_foo'],
+  'GitHub Actions': ['main', '0a1b2c3d4e5f60718293a4b5c6d7e8f901234567'],
 };
 
 function order(ecosystem: string, a: string, b: string): number | string {

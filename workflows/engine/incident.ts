@@ -26,6 +26,17 @@ export interface ActionSpec {
   compensate?: { action: string; run: () => Promise<string> };
 }
 
+/** A child runbook a step offers: its workflow, the targets, and why. */
+export interface ChildOffer {
+  workflow: string;
+  runbook: string;
+  targets: Target[];
+  why: string;
+  summary: string;
+  /** Tells apart several children of one step (one per role): [a-z0-9-]. */
+  instance?: string;
+}
+
 /** A read-only step's work (triage, evidence): what it does, on what, and the activity call. */
 export interface ReadSpec<T> {
   action: string;
@@ -202,6 +213,11 @@ export class Incident<S extends string = string> {
     this.timeline.append('action.skipped', { action, why }, { step });
   }
 
+  /** Records work Firebreak cannot do itself for a person to do (reissue a third-party credential), on the timeline and the report. */
+  followUp(step: S, what: string, why: string, target?: string): void {
+    this.timeline.append('follow-up.raised', { what, why, ...(target === undefined ? {} : { target }) }, { step });
+  }
+
   /** Marks a step failed, with the failure on the timeline. */
   fail(step: S, action: string, target: string, e: unknown): void {
     this.gates.state(step).status = 'failed';
@@ -312,7 +328,10 @@ export class Incident<S extends string = string> {
       } else {
         this.timeline.append('action.succeeded', { action: spec.action, changed: result.detail, ...target }, { step });
         if (spec.compensate !== undefined) {
-          this.saga.register({ step, action: spec.compensate.action, ...target, run: spec.compensate.run });
+          const kept = this.input.policy.rollback.keep?.includes(step)
+            ? `the policy keeps step "${step}"'s changes on rollback (rollback.keep in ${this.input.policy.id} v${this.input.policy.version})`
+            : undefined;
+          this.saga.register({ step, action: spec.compensate.action, ...target, run: spec.compensate.run, ...(kept === undefined ? {} : { kept }) });
         }
       }
       return result;
@@ -327,40 +346,69 @@ export class Incident<S extends string = string> {
   }
 
   /**
+   * Proves that a change holds (a block is enforced): runs the read-only
+   * check and records what it showed, or its failure (the step is marked
+   * failed). Resolves true when the check held.
+   */
+  async check(step: S, spec: { check: string; target?: string; run: () => Promise<string> }): Promise<boolean> {
+    const target = spec.target === undefined ? {} : { target: spec.target };
+    try {
+      const detail = await spec.run();
+      this.timeline.append('check.passed', { check: spec.check, detail, ...target }, { step });
+      return true;
+    } catch (e) {
+      this.failures += 1;
+      this.gates.state(step).status = 'failed';
+      this.timeline.append('check.failed', { check: spec.check, ...target, ...describeFailure(e) }, { step });
+      return false;
+    }
+  }
+
+  /**
    * Offers a child runbook (one the catalog lists among this runbook's
    * children) behind the step's gate: starts its incident, abandoned on close,
    * with the child's policy from the input, this incident's approvers,
    * requester, mode and trigger, and the targets given. Without the child's
    * policy the step is skipped, saying what to start by hand.
    */
-  async offerChild(step: S, child: { workflow: string; runbook: string; targets: Target[]; why: string; summary: string }): Promise<void> {
+  async offerChild(step: S, child: ChildOffer): Promise<void> {
+    await this.offerChildren(step, [child]);
+  }
+
+  /** Several children of one runbook behind the step's one gate (one per IRSA role), each told apart by its `instance`. */
+  async offerChildren(step: S, children: readonly ChildOffer[]): Promise<void> {
     const { input } = this;
-    const policy = input.childPolicies?.[child.workflow];
-    const on = child.targets.map((t) => `${t.kind}:${t.id}`).join(', ');
+    const first = children[0];
+    if (first === undefined) return;
+    const on = (child: ChildOffer) => child.targets.map((t) => `${t.kind}:${t.id}`).join(', ');
+    const policy = input.childPolicies?.[first.workflow];
     if (policy === undefined) {
-      this.skip(step, `offer ${child.runbook} runbook on ${on}`, `${child.why}; the starter passed no ${child.runbook} policy, so start the ${child.runbook} runbook on ${on} by hand`);
+      const all = children.map(on).join('; ');
+      this.skip(step, `offer ${first.runbook} runbook on ${all}`, `${children.map((c) => c.why).join('; ')}; the starter passed no ${first.runbook} policy, so start the ${first.runbook} runbook on ${all} by hand`);
       return;
     }
     await this.gated(step, async () => {
-      await this.act(step, {
-        action: `start ${child.runbook} runbook`,
-        target: on,
-        run: async () => {
-          // No '/' in incident ids: the evidence store keys incidents by them.
-          const childId = `${input.incidentId}.${policy.id}`;
-          const childInput: IncidentInput = {
-            incidentId: childId,
-            policy,
-            groups: input.groups,
-            requester: input.requester,
-            mode: input.mode,
-            trigger: { ...input.trigger, summary: child.summary },
-            targets: child.targets,
-          };
-          await startChild(child.workflow, { workflowId: childId, args: [childInput], parentClosePolicy: ParentClosePolicy.ABANDON });
-          return { outcome: 'changed', detail: `started incident ${childId} (${child.workflow}) on ${on}` };
-        },
-      });
+      for (const child of children) {
+        await this.act(step, {
+          action: `start ${child.runbook} runbook`,
+          target: on(child),
+          run: async () => {
+            // No '/' in incident ids: the evidence store keys incidents by them.
+            const childId = `${input.incidentId}.${policy.id}${child.instance === undefined ? '' : `.${child.instance}`}`;
+            const childInput: IncidentInput = {
+              incidentId: childId,
+              policy,
+              groups: input.groups,
+              requester: input.requester,
+              mode: input.mode,
+              trigger: { ...input.trigger, summary: child.summary },
+              targets: child.targets,
+            };
+            await startChild(child.workflow, { workflowId: childId, args: [childInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+            return { outcome: 'changed', detail: `started incident ${childId} (${child.workflow}) on ${on(child)}` };
+          },
+        });
+      }
     });
   }
 

@@ -8,6 +8,8 @@ export interface Compensation {
   target?: string;
   /** Runs the undo (an activity call); resolves with what it restored. */
   run: () => Promise<string>;
+  /** Why a rollback keeps this change instead of undoing it (the policy's rollback.keep). */
+  kept?: string;
 }
 
 function describe(e: unknown): { error: string; errorType: string } {
@@ -44,6 +46,10 @@ export class Saga {
     while (this.stack.length > 0) {
       const c = this.stack.pop()!;
       const where = { step: c.step, actor };
+      if (c.kept !== undefined) {
+        timeline.append('rollback.kept', { action: c.action, ...(c.target ? { target: c.target } : {}), why: c.kept }, where);
+        continue;
+      }
       try {
         const detail = await c.run();
         compensated += 1;

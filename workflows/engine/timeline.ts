@@ -24,6 +24,10 @@ export interface TimelineEventData {
   'action.skipped': { action: string; why: string };
   'rollback.requested': { reason?: string };
   'rollback.compensated': { action: string; target?: string; detail: string };
+  'check.passed': { check: string; target?: string; detail: string };
+  'check.failed': { check: string; target?: string; error: string; errorType: string };
+  'follow-up.raised': { what: string; target?: string; why: string };
+  'rollback.kept': { action: string; target?: string; why: string };
   'rollback.failed': { action: string; target?: string; error: string; errorType: string };
   'rollback.finished': { compensated: number; failed: number };
   'incident.closed': { reason?: string };

@@ -48,6 +48,18 @@ export interface IncidentInput {
    * its input. The starter passes those it has loaded.
    */
   childPolicies?: Record<string, RunbookPolicy>;
+  /**
+   * Documents the starter brought (an OSV advisory file): small, read by the
+   * runbook and sealed as evidence before anything changes.
+   */
+  documents?: IncidentDocument[];
+}
+
+export interface IncidentDocument {
+  /** What it is, as the starter named it (the file name). */
+  name: string;
+  kind: 'osv-advisory';
+  text: string;
 }
 
 export type StepStatus =

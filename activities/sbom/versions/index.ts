@@ -4,6 +4,7 @@
  * An ecosystem without a comparator here is answered "cannot decide", never
  * "unaffected": the caller must report it.
  */
+import { compareActionRef } from './actions.ts';
 import { compareApk } from './apk.ts';
 import { compareCargo } from './cargo.ts';
 import { compareDpkg } from './dpkg.ts';
@@ -30,6 +31,7 @@ export const orderedEcosystems = [
   'Debian',
   'Ubuntu',
   'Alpine',
+  'GitHub Actions',
 ] as const;
 export type OrderedEcosystem = (typeof orderedEcosystems)[number];
 
@@ -45,6 +47,7 @@ const comparators: Record<OrderedEcosystem, Comparator> = {
   Debian: compareDpkg,
   Ubuntu: compareDpkg,
   Alpine: compareApk,
+  'GitHub Actions': compareActionRef,
 };
 
 /** OSV's `SEMVER` range type orders by SemVer 2.0 whatever the ecosystem; Go writes a `v` that OSV leaves out. */

@@ -1,13 +1,17 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { IncidentDocument, Target } from '../../../workflows/engine/types.ts';
 import { Option, type Command } from 'commander';
 import { getConfig, type Config } from '../../config/index.ts';
-import { parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../incidents/start.ts';
+import { maxDocumentBytes, parseStartRequest, parseTarget, prepareStart, severities, startIncident, StartError, targetKinds, unknownRunbookMessage } from '../../incidents/start.ts';
 import { note, out, outJson, UserError } from '../io.ts';
 import { operatorIdentity, withClient } from '../client.ts';
 import { readProblem } from '../../text/errno.ts';
 
 interface StartOptions {
   target?: string[];
+  advisory?: string[];
+  cleanImage?: string[];
   input?: string;
   mode?: 'live' | 'dry-run';
   severity?: (typeof severities)[number];
@@ -21,6 +25,10 @@ Examples:
   $ firebreak start credential-compromise --target AKIAIOSFODNN7EXAMPLE
   $ firebreak start credential-compromise --target access-key:AKIAIOSFODNN7EXAMPLE --mode dry-run
   $ firebreak start credential-compromise --input request.json
+  $ firebreak start supply-chain --advisory GHSA-mrrh-fwg8-r2c3.json
+  $ firebreak start supply-chain --target package:pkg:npm/event-stream@3.3.6
+  $ firebreak start supply-chain --target image:127.0.0.1:5000/shop/web@sha256:<64 hex> --clean-image 127.0.0.1:5000/shop/web@sha256:<64 hex>
+  $ firebreak start supply-chain --target action:tj-actions/changed-files@v44
 
 An --input file is a JSON start request:
   {"targets": [{"kind": "iam-user", "id": "demo-ci-deployer", "attributes": {"account": "123456789012"}}],
@@ -42,6 +50,16 @@ export function registerStart(program: Command): void {
     )
     .addOption(new Option('--input <file>', 'a JSON start request (targets, severity, summary, mode) instead of --target').conflicts('target'))
     .addOption(
+      new Option('--advisory <file>', 'an OSV JSON advisory the runbook matches (supply-chain); repeatable; its id becomes an advisory target').argParser(
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      ),
+    )
+    .addOption(
+      new Option('--clean-image <image@digest>', 'a clean image to re-pin affected workloads of its repository to (supply-chain); repeatable').argParser(
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      ),
+    )
+    .addOption(
       new Option('--mode <mode>', 'live, or dry-run: real reads, Kubernetes writes sent with dryRun=All, AWS writes only recorded (default: live)').choices([
         'live',
         'dry-run',
@@ -53,12 +71,15 @@ export function registerStart(program: Command): void {
     .addHelpText('after', examples)
     .action(async (runbookId: string, opts: StartOptions) => {
       const config = getConfig();
-      if (opts.target === undefined && opts.input === undefined) {
-        throw new UserError('say what the incident acts on: --target kind:id (repeatable) or --input file.json; see `firebreak start --help`.');
+      if (opts.target === undefined && opts.input === undefined && opts.advisory === undefined) {
+        throw new UserError('say what the incident acts on: --target kind:id (repeatable), --advisory osv.json or --input file.json; see `firebreak start --help`.');
       }
       const requester = operatorIdentity(config);
       try {
-        const targets = opts.target?.map(parseTarget);
+        const advisories = await readAdvisories(opts.advisory ?? []);
+        const clean = (opts.cleanImage ?? []).map((image) => ({ ...parseTarget(`image:${image}`), attributes: { use: 'clean' } }));
+        const given = [...(opts.target?.map(parseTarget) ?? []), ...advisories.targets, ...clean];
+        const targets = given.length === 0 ? undefined : given;
         const inputFile = opts.input === undefined ? undefined : { name: opts.input, text: await readInput(opts.input) };
         // The command's own arguments first: a malformed request is reported before the runbooks are read.
         if (inputFile !== undefined) parseStartRequest(inputFile);
@@ -70,6 +91,7 @@ export function registerStart(program: Command): void {
           runbookId,
           ...(targets === undefined ? {} : { targets }),
           ...(inputFile === undefined ? {} : { inputFile }),
+          documents: advisories.documents,
           ...(opts.mode === undefined ? {} : { mode: opts.mode }),
           ...(opts.severity === undefined ? {} : { severity: opts.severity }),
           ...(opts.summary === undefined ? {} : { summary: opts.summary }),
@@ -89,6 +111,24 @@ export function registerStart(program: Command): void {
         throw e;
       }
     });
+}
+
+/** OSV advisory files: each advisory's id a target (the same advisory joins one incident), the file a document the runbook seals. */
+async function readAdvisories(files: readonly string[]): Promise<{ targets: Target[]; documents: IncidentDocument[] }> {
+  const { parseOsv, AdvisoryInputError } = await import('../../../activities/sbom/index.ts');
+  const targets: Target[] = [];
+  const documents: IncidentDocument[] = [];
+  for (const file of files) {
+    const text = await readInput(file, maxDocumentBytes);
+    try {
+      for (const a of parseOsv(text, file)) targets.push(parseTarget(`advisory:${a.id}`));
+    } catch (e) {
+      if (e instanceof AdvisoryInputError) throw new UserError(`--advisory ${e.message}`);
+      throw e;
+    }
+    documents.push({ name: basename(file), kind: 'osv-advisory', text });
+  }
+  return { targets, documents };
 }
 
 /** The static approver groups, joined by their Slack user groups' members when FIREBREAK_SLACK_USERGROUPS maps any. */
@@ -130,10 +170,17 @@ async function loadPolicies(config: Config, runbookId: string) {
   return { policies, catalog: workflowCatalog };
 }
 
-async function readInput(file: string): Promise<string> {
+async function readInput(file: string, maxBytes?: number): Promise<string> {
+  const option = maxBytes === undefined ? '--input' : '--advisory';
   try {
+    if (maxBytes !== undefined && (await stat(file)).size > maxBytes) {
+      throw new UserError(`${option} ${file} is over ${maxBytes / 1024} KiB: an OSV advisory is kilobytes; give the advisory itself, not a database export.`);
+    }
     return await readFile(file, 'utf8');
   } catch (e) {
-    throw new UserError(`cannot read --input ${file}: ${readProblem(e, 'file')}; give a JSON start request file (see \`firebreak start --help\`).`);
+    if (e instanceof UserError) throw e;
+    throw new UserError(
+      `cannot read ${option} ${file}: ${readProblem(e, 'file')}; give ${maxBytes === undefined ? 'a JSON start request file' : 'an OSV JSON advisory file'} (see \`firebreak start --help\`).`,
+    );
   }
 }
