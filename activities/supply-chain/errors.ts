@@ -1,0 +1,1 @@
+export { supplyChainFailure } from '../../domain/failures.ts';
