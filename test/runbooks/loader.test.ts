@@ -1,3 +1,5 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -199,6 +201,39 @@ describe('a policy checked against its workflow and the configured groups', () =
         message: `"shared-id" is also the id of ${shown('duplicate/first.yaml')}: each runbook policy needs its own id`,
       },
     ]);
+  });
+});
+
+describe('a policy whose rollback would undo a dangerous step', () => {
+  const dangerous: RunbookContext = { ...ctx, catalog: { 'test-workflow': { steps: ['collect', 'isolate', 'delete'], dangerousUndo: ['isolate'] } } };
+  const minimal = readFileSync(fixture('valid/minimal.yml'), 'utf8');
+  async function load(rollback: string) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'firebreak-keep-'));
+    const file = path.join(dir, 'policy.yaml');
+    writeFileSync(file, minimal.replace('rollback:\n  gate: none', rollback));
+    try {
+      return await loadRunbookFile(file, dangerous);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('is rejected when a one-person rollback would undo it, saying the two ways out', async () => {
+    await expect(load('rollback:\n  gate: none')).rejects.toThrow(/rolling back step isolate would put a leaked credential back: list it in rollback.keep, or make the rollback gate two-person/);
+  });
+
+  it('loads when the policy keeps the step on rollback', async () => {
+    const { policy } = await load('rollback:\n  gate: none\n  keep: [isolate]');
+    expect(policy.rollback.keep).toEqual(['isolate']);
+  });
+
+  it('loads when rollback needs two people (control)', async () => {
+    const { policy } = await load('rollback:\n  gate: { approvers: ["cli:alice", "cli:bob", "cli:carol"], required: 2, twoPerson: true, timeout: 1h, onTimeout: deny }');
+    expect(policy.rollback.keep).toEqual([]);
+  });
+
+  it('is rejected for keeping a step the policy does not define', async () => {
+    await expect(load('rollback:\n  gate: none\n  keep: [isolate, wipe]')).rejects.toThrow(/rollback.keep\[1\].*names step "wipe"/s);
   });
 });
 
