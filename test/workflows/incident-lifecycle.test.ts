@@ -70,6 +70,19 @@ describe('incident lifecycle', () => {
     ]);
   });
 
+  it('keeps the changes of a step the policy lists in rollback.keep, saying so, and undoes the rest', async () => {
+    const policy = testPolicy();
+    const handle = await containedIncident({ ...policy, rollback: { ...policy.rollback, keep: ['isolate'] } });
+    const place = world.of(handle.workflowId);
+    await handle.executeUpdate(rollbackUpdate, { args: [{ actor: 'cli:bob', reason: 'contained elsewhere' }] });
+    await waitForStatus(handle, (s) => s.phase === 'rolled-back');
+    const timeline = await handle.query(timelineQuery);
+
+    expect(place).toMatchObject({ isolated: true, cordoned: false });
+    expect(timeline.find((e) => e.type === 'rollback.kept')).toMatchObject({ step: 'isolate', data: { action: 'release pod', why: expect.stringContaining('rollback.keep') } });
+    expect(timeline.find((e) => e.type === 'rollback.finished')?.data).toEqual({ compensated: 1, failed: 0 });
+  });
+
   it('rolls back while a later step still awaits approval: that step is settled, skipped, and nothing after it runs', async () => {
     const handle = await startIncident(client, taskQueue, testInput(testPolicy()));
     await waitForStatus(handle, awaiting('isolate'));
