@@ -5,10 +5,12 @@
  * as served, untagging and its undo, dry-run sending no write.
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEvidenceStore } from '../../activities/evidence/index.ts';
 import { createRegistryActivities, registryFailure, type TagRef } from '../../activities/registry/index.ts';
 import { tempDir } from '../evidence/helpers.ts';
@@ -155,6 +157,27 @@ describe('untagging and restoring', () => {
     expect(await tagDigest(repo, 'v1')).toBe(newer.digest);
   });
 
+  it('untags once when the activity is retried: the retry finds the tag gone', async () => {
+    const repo = repoName();
+    const img = await registry.image(repo, linux, 'v1');
+    const { acts } = await activities();
+    const tag = { registry: url, repository: repo, tag: 'v1', digest: img.digest };
+    await acts.untagImage({ incidentId: 'sc-reg-9', tag, mode: 'live' });
+    expect((await acts.untagImage({ incidentId: 'sc-reg-9', tag, mode: 'live' })).outcome).toBe('already-done');
+  });
+
+  it('restores nothing in dry-run: no PUT reaches the registry', async () => {
+    const repo = repoName();
+    const img = await registry.image(repo, linux, 'v1');
+    const { acts } = await activities();
+    const tag = { registry: url, repository: repo, tag: 'v1', digest: img.digest };
+    await acts.untagImage({ incidentId: 'sc-reg-10', tag, mode: 'live' });
+    const said = await counting(() => acts.restoreTag({ incidentId: 'sc-reg-10', tag, mode: 'dry-run' }));
+    expect(said).toContain('dry-run (nothing sent to the registry)');
+    expect(requests.filter((q) => q.startsWith('PUT'))).toEqual([]);
+    expect(await tagDigest(repo, 'v1')).toBeUndefined();
+  });
+
   it('restores the tag on the digest it had', async () => {
     const repo = repoName();
     const img = await registry.image(repo, linux, 'v1');
@@ -191,5 +214,35 @@ describe('untagging and restoring', () => {
     const { acts } = await activities();
     const f = await refusal(() => acts.untagImage({ incidentId: 'sc-reg-7', tag: { registry: 'ecr', repository: 'shop/web', tag: 'v1', digest: `sha256:${'a'.repeat(64)}` }, mode: 'live' }));
     expect(f.type).toBe(registryFailure.invalidTarget);
+  });
+});
+
+describe('a registry that refuses the worker', () => {
+  // A registry whose credentials may pull manifests but not list tags or delete: the answers a read-only token gets.
+  const stubDigest = `sha256:${'c'.repeat(64)}`;
+  let stub: string;
+  beforeAll(async () => {
+    const server = createServer((req, res) => {
+      if (req.url?.includes('/tags/list')) res.writeHead(401).end();
+      else if (req.method === 'HEAD') res.writeHead(200, { 'docker-content-digest': stubDigest, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end();
+      else res.writeHead(403).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    stub = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  });
+
+  it('reports a refused tag list as a problem naming the request, not as clean', async () => {
+    const { acts } = await activities();
+    const { tags, problems } = await acts.findTags({ registries: [{ url: stub, repositories: ['shop/web'] }], digests: [stubDigest] });
+    expect(tags).toEqual([]);
+    expect(problems).toEqual([expect.stringContaining(`refused GET ${stub}/v2/shop/web/tags/list`)]);
+  });
+
+  it('fails an untag it may not send as refused, naming the verb and the tag, not retried', async () => {
+    const { acts } = await activities();
+    const f = await refusal(() => acts.untagImage({ incidentId: 'sc-reg-8', tag: { registry: stub, repository: 'shop/web', tag: 'v1', digest: stubDigest }, mode: 'live' }));
+    expect(f).toMatchObject({ type: registryFailure.refused, nonRetryable: true });
+    expect(f.message).toContain(`DELETE ${stub}/v2/shop/web/manifests/v1`);
   });
 });
