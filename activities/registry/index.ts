@@ -163,7 +163,16 @@ export function createRegistryActivities(deps: RegistryDeps) {
       tags.push(...found.filter((t): t is TagRef => t !== undefined));
       for (const repository of input.ecr?.repositories ?? []) {
         // ECR lists tag → digest by itself; the platform manifests of an ECR index are not read (that needs the registry API).
-        const at = await ecrTagsAt(ecr(), repository, affected);
+        let at: Awaited<ReturnType<typeof ecrTagsAt>>;
+        try {
+          at = await ecrTagsAt(ecr(), repository, affected);
+        } catch (e) {
+          // Denied or invalid: this repository is unread, not clean; throttling and outages are retried.
+          const p = problemOf(e);
+          if (p === undefined) throw e;
+          problems.push(`ecr/${repository}: tags not listed: ${p}`);
+          continue;
+        }
         if (at === undefined) problems.push(`ecr/${repository}: no such ECR repository`);
         else tags.push(...at.map((t) => ({ registry: 'ecr', repository: t.repository, tag: t.tag, digest: t.digest, matched: [t.digest] })));
       }
