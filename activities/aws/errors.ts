@@ -5,7 +5,8 @@ export { awsFailure };
 
 const denied = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'UnauthorizedAccess', 'NotAuthorized']);
 const throttled = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'RequestThrottled', 'SlowDown']);
-const notFound = new Set(['NoSuchEntity', 'NoSuchEntityException']);
+// ECR, Secrets Manager and KMS name a missing repository, image, secret or key each their own way.
+const notFound = new Set(['NoSuchEntity', 'NoSuchEntityException', 'RepositoryNotFoundException', 'ImageNotFoundException', 'ResourceNotFoundException', 'NotFoundException']);
 const invalid = new Set([
   'MalformedPolicyDocument',
   'MalformedPolicyDocumentException',
@@ -20,6 +21,12 @@ const invalid = new Set([
   'InvalidMaxResultsException',
   'UnmodifiableEntity',
   'SerializationException',
+  'InvalidParameterException',
+  'InvalidRequestException',
+  'InvalidParameterValueException',
+  'KMSInvalidStateException',
+  'DisabledException',
+  'ResourceExistsException',
 ]);
 
 /** The AWS error code of an SDK error (the SDK names its exceptions by code), or undefined. */

@@ -22,6 +22,9 @@ import {
   UpdateAccessKeyCommand,
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
+import { PutImageTagMutabilityCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { DisableKeyCommand, EnableKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { PutSecretValueCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { aws } from './errors.ts';
 import type { AwsMode } from './types.ts';
 
@@ -35,18 +38,15 @@ export interface RecordedWrite {
 
 type Opts = { keepNotFound?: boolean };
 
-/** The writes of one activity call, in one mode. */
-export class IamWriter {
+/** The writes of one activity call, in one mode: the one place that decides between sending and recording. */
+export class AwsWriter {
   /** What dry-run did not send, in order. */
   readonly recorded: RecordedWrite[] = [];
 
-  constructor(
-    private readonly iam: IAMClient,
-    readonly mode: AwsMode,
-  ) {}
+  constructor(readonly mode: AwsMode) {}
 
   /** The one way a write reaches AWS: sent in live mode, recorded in dry-run. */
-  private async send(action: string, resource: string, request: () => Promise<unknown>, opts: Opts = {}): Promise<void> {
+  protected async send(action: string, resource: string, request: () => Promise<unknown>, opts: Opts = {}): Promise<void> {
     if (this.mode === 'dry-run') {
       this.recorded.push({ action, resource });
       return;
@@ -59,6 +59,16 @@ export class IamWriter {
     if (this.mode === 'live') return text;
     const calls = [...new Set(this.recorded.map((r) => r.action))];
     return `dry-run (nothing sent to AWS): would have ${text}${calls.length === 0 ? '' : ` (not sent: ${calls.join(', ')})`}`;
+  }
+}
+
+/** IAM writes of the credential-compromise runbook. */
+export class IamWriter extends AwsWriter {
+  constructor(
+    private readonly iam: IAMClient,
+    mode: AwsMode,
+  ) {
+    super(mode);
   }
 
   async setAccessKeyStatus(userName: string, accessKeyId: string, status: 'Active' | 'Inactive'): Promise<void> {
@@ -101,5 +111,50 @@ export class IamWriter {
 
   async setTrustPolicy(roleName: string, document: string): Promise<void> {
     await this.send('iam:UpdateAssumeRolePolicy', `role ${roleName}`, () => this.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: document })));
+  }
+}
+
+/** The supply-chain runbook's writes: ECR tag immutability, Secrets Manager versions, KMS key state. */
+export class SupplyChainWriter extends AwsWriter {
+  constructor(
+    private readonly clients: { ecr?: ECRClient | undefined; secrets?: SecretsManagerClient | undefined; kms?: KMSClient | undefined },
+    mode: AwsMode,
+  ) {
+    super(mode);
+  }
+
+  private need<T>(client: T | undefined, what: string): T {
+    // Only reached in live mode: dry-run records without a client call.
+    if (client === undefined) throw new Error(`no ${what} client is configured`);
+    return client;
+  }
+
+  async setTagMutability(repository: string, mutability: 'MUTABLE' | 'IMMUTABLE'): Promise<void> {
+    await this.send('ecr:PutImageTagMutability', `ECR repository ${repository}`, () =>
+      this.need(this.clients.ecr, 'ECR').send(new PutImageTagMutabilityCommand({ repositoryName: repository, imageTagMutability: mutability })),
+    );
+  }
+
+  /** A new current version; `value` is sent only, never recorded or returned. */
+  async putSecretValue(secretId: string, clientRequestToken: string, value: () => Promise<string>): Promise<void> {
+    await this.send('secretsmanager:PutSecretValue', `secret ${secretId}`, async () =>
+      this.need(this.clients.secrets, 'Secrets Manager').send(
+        new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: clientRequestToken, SecretString: await value(), VersionStages: ['AWSCURRENT'] }),
+      ),
+    );
+  }
+
+  async moveCurrentStage(secretId: string, toVersionId: string, fromVersionId: string): Promise<void> {
+    await this.send('secretsmanager:UpdateSecretVersionStage', `secret ${secretId}`, () =>
+      this.need(this.clients.secrets, 'Secrets Manager').send(
+        new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT', MoveToVersionId: toVersionId, RemoveFromVersionId: fromVersionId }),
+      ),
+    );
+  }
+
+  async setKeyEnabled(keyId: string, enabled: boolean): Promise<void> {
+    const kms = () => this.need(this.clients.kms, 'KMS');
+    if (enabled) await this.send('kms:EnableKey', `KMS key ${keyId}`, () => kms().send(new EnableKeyCommand({ KeyId: keyId })));
+    else await this.send('kms:DisableKey', `KMS key ${keyId}`, () => kms().send(new DisableKeyCommand({ KeyId: keyId })));
   }
 }

@@ -1,6 +1,9 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeClients } from '../../activities/kubernetes/index.ts';
@@ -84,6 +87,10 @@ export function createClients(config: Config, log: Logger, overrides: ClientOver
     sts: new STSClient(aws),
     iam: new IAMClient(aws),
     cloudtrail: new CloudTrailClient(cloudTrailClientConfig(config, overrides)),
+    // The supply-chain runbook's: ECR tags, Secrets Manager rotation, KMS signing keys.
+    ecr: new ECRClient(aws),
+    secrets: new SecretsManagerClient(aws),
+    kms: new KMSClient(aws),
     cloudTrailLookbackMs: config.FIREBREAK_CLOUDTRAIL_LOOKBACK.ms,
     // The worker posts to Slack with the bot token alone; the Slack app (SLACK_MODE) answers the clicks.
     notifier: config.SLACK_BOT_TOKEN === undefined ? logNotifier(log) : slackNotifier(slackApi(config), log),

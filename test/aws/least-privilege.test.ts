@@ -11,8 +11,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createSupplyChainAwsActivities } from '../../activities/aws/index.ts';
+import { LocalEvidenceStore } from '../../activities/evidence/index.ts';
+import { createRegistryActivities } from '../../activities/registry/index.ts';
+import { tempDir } from '../evidence/helpers.ts';
 import { decideUpdate, rollbackUpdate, type IncidentStatus } from '../../workflows/engine/messages.ts';
 import { awaiting, waitForStatus } from '../support/engine.ts';
 import { awsClient, awsTestConfig, inAccount, temporalClient, testAccountId, uniqueName } from '../support/servers.ts';
@@ -32,7 +39,15 @@ const workerPolicy = JSON.parse(await readFile(policyPath, 'utf8')) as { Version
 const list = (v: string[] | string) => (Array.isArray(v) ? v : [v]);
 const allowed = new Set(workerPolicy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action)));
 
-const services: Record<string, string> = { '@aws-sdk/client-iam': 'iam', '@aws-sdk/client-sts': 'sts', '@aws-sdk/client-cloudtrail': 'cloudtrail', '@aws-sdk/client-s3': 's3' };
+const services: Record<string, string> = {
+  '@aws-sdk/client-iam': 'iam',
+  '@aws-sdk/client-sts': 'sts',
+  '@aws-sdk/client-cloudtrail': 'cloudtrail',
+  '@aws-sdk/client-s3': 's3',
+  '@aws-sdk/client-ecr': 'ecr',
+  '@aws-sdk/client-secrets-manager': 'secretsmanager',
+  '@aws-sdk/client-kms': 'kms',
+};
 /** S3 commands whose IAM action is not named like the command (PutObject with Object Lock also needs s3:PutObjectRetention). */
 const s3Actions: Record<string, string[]> = {
   GetObject: ['s3:GetObject'],
@@ -154,6 +169,51 @@ describe('the AWS calls of a whole incident', () => {
 
     expect((await iam.send(new ListAccessKeysCommand({ UserName: backdoor }))).AccessKeyMetadata?.[0]?.Status).toBe('Active');
     expect(sent.size).toBeGreaterThan(15);
+    expect([...sent].filter((a) => !allowed.has(a))).toEqual([]);
+    const statics = new Set([...(await staticActions()).values()].flat());
+    expect([...sent].filter((a) => !statics.has(a))).toEqual([]);
+  });
+});
+
+describe('the AWS calls of the supply-chain activities', () => {
+  it('sends only actions the policy allows, through scope, evidence, each write and its undo', async () => {
+    const sent = new Set<string>();
+    type Next = (args: unknown) => Promise<unknown>;
+    const record = <C extends { middlewareStack: { add(m: unknown, o: unknown): void } }>(c: C, service: string): C => {
+      c.middlewareStack.add(
+        (next: Next, context: { commandName?: string }) => (args: unknown) => {
+          sent.add(`${service}:${(context.commandName ?? '').replace(/Command$/, '')}`);
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordSupplyChainAction' },
+      );
+      return c;
+    };
+    const ecr = record(awsClient(ECRClient), 'ecr');
+    const secrets = record(awsClient(SecretsManagerClient), 'secretsmanager');
+    const kms = record(awsClient(KMSClient), 'kms');
+    const aws = createSupplyChainAwsActivities({ ecr, secrets, kms });
+    const registry = createRegistryActivities({ evidence: new LocalEvidenceStore(await tempDir('lp')), ecr });
+
+    const repo = uniqueName('lp/app').toLowerCase();
+    await awsClient(ECRClient).send(new CreateRepositoryCommand({ repositoryName: repo }));
+    const digest = `sha256:${'b'.repeat(64)}`;
+    // moto computes ECR digests wrongly unless PutImage is given imageDigest.
+    await awsClient(ECRClient).send(new PutImageCommand({ repositoryName: repo, imageManifest: '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}', imageTag: 'v1', imageDigest: digest }));
+    const secret = (await awsClient(SecretsManagerClient).send(new CreateSecretCommand({ Name: uniqueName('lp/token'), SecretString: 'x' }))).Name!;
+    const key = (await awsClient(KMSClient).send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'ECC_NIST_P256' }))).KeyMetadata!.KeyId!;
+    const incidentId = 'lp-supply-chain';
+
+    expect((await registry.findTags({ registries: [], ecr: { repositories: [repo] }, digests: [digest] })).tags).toHaveLength(1);
+    const immutable = await aws.setEcrTagImmutability({ incidentId, repository: repo, mode: 'live' });
+    await aws.restoreEcrTagImmutability({ incidentId, repository: repo, previous: immutable.previous!, mode: 'live' });
+    await aws.describeSecrets({ incidentId, secretIds: [secret] });
+    const rotated = await aws.rotateSecret({ incidentId, secretId: secret, mode: 'live' });
+    await aws.undoSecretRotation({ incidentId, secretId: secret, versionId: rotated.versionId!, previousVersionId: rotated.previousVersionId!, mode: 'live' });
+    await aws.disableSigningKey({ incidentId, keyId: key, mode: 'live' });
+    await aws.enableSigningKey({ incidentId, keyId: key, mode: 'live' });
+
+    expect(sent.size).toBeGreaterThanOrEqual(10);
     expect([...sent].filter((a) => !allowed.has(a))).toEqual([]);
     const statics = new Set([...(await staticActions()).values()].flat());
     expect([...sent].filter((a) => !statics.has(a))).toEqual([]);

@@ -39,9 +39,10 @@ const ociIndex = 'application/vnd.oci.image.index.v1+json';
 const ociManifest = 'application/vnd.oci.image.manifest.v1+json';
 const dockerList = 'application/vnd.docker.distribution.manifest.list.v2+json';
 const dockerManifest = 'application/vnd.docker.distribution.manifest.v2+json';
-const manifestAccept = [ociIndex, ociManifest, dockerList, dockerManifest].join(', ');
+/** Every manifest media type a client of the distribution API accepts (activities/registry reads with the same). */
+export const manifestAccept = [ociIndex, ociManifest, dockerList, dockerManifest].join(', ');
 
-const digestPattern = /^sha256:[0-9a-f]{64}$/;
+export const digestPattern = /^sha256:[0-9a-f]{64}$/;
 const descriptor = z.object({
   mediaType: z.string(),
   digest: z.string().regex(digestPattern, 'a sha256 digest'),
@@ -50,11 +51,11 @@ const descriptor = z.object({
   platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
 });
 type Descriptor = z.infer<typeof descriptor>;
-const indexDoc = z.object({ mediaType: z.string().optional(), manifests: z.array(descriptor) });
+export const indexDoc = z.object({ mediaType: z.string().optional(), manifests: z.array(descriptor) });
 const manifestDoc = z.object({ mediaType: z.string().optional(), artifactType: z.string().optional(), config: descriptor, layers: z.array(descriptor) });
 
 // The OCI distribution spec's grammar: checked before either is put in a URL path.
-const imageRef = z.object({
+export const imageRef = z.object({
   repository: z
     .string()
     .regex(/^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/, 'a repository name: lower-case path components such as shop/storefront'),
@@ -64,12 +65,12 @@ const imageRef = z.object({
 });
 
 const isSbomType = (t: string | undefined): boolean => t !== undefined && sbomArtifactTypes.some((s) => t === s || t.startsWith(`${s};`));
-const isIndexType = (t: string | undefined): boolean => t === ociIndex || t === dockerList;
+export const isIndexType = (t: string | undefined): boolean => t === ociIndex || t === dockerList;
 
 /** A per-image failure: reported as unreadable by the image's name, the rest still scanned. */
 class ImageProblem extends Error {}
 
-function sha256(bytes: Uint8Array): string {
+export function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
