@@ -32,3 +32,10 @@ describe('the supply-chain scope file (FIREBREAK_SUPPLY_CHAIN_SCOPE)', () => {
     expect(() => loadScope('/nonexistent/scope.yaml')).toThrow(/\/nonexistent\/scope\.yaml \(FIREBREAK_SUPPLY_CHAIN_SCOPE\).*ENOENT/s);
   });
 });
+
+describe('the scope a worker without a scope file acts with', () => {
+  it('is the scope file schema\'s own defaults', async () => {
+    const { defaultScope } = await import('../../activities/supply-chain/index.ts');
+    expect(defaultScope).toEqual(emptyScope);
+  });
+});
