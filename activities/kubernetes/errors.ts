@@ -13,6 +13,8 @@ export const kubeFailure = {
   imageRefused: 'KubernetesImageRefused',
   /** The workload has no container of the name given. */
   containerNotFound: 'KubernetesContainerNotFound',
+  /** An admission policy or webhook denied the write (not RBAC): the same write is denied again. */
+  admissionDenied: 'KubernetesAdmissionDenied',
   /** The shared block binding reads its parameters from another namespace than the one asked for. */
   blockNamespaceMismatch: 'KubernetesBlockNamespaceMismatch',
 } as const;
@@ -53,6 +55,15 @@ export function toFailure(e: unknown, verb: string, resource: string, where: str
   const status = statusOf(e);
   const reason = reasonOf(e);
   const details = [{ verb, resource, where, status: status ?? null }];
+  // Admission denials answer 403 too, but no permission is missing: say what denied it.
+  if (status === 403 && /ValidatingAdmissionPolicy '[^']*' with binding '[^']*' denied request|admission webhook "[^"]*" denied the request/.test(reason)) {
+    return ApplicationFailure.create({
+      type: kubeFailure.admissionDenied,
+      nonRetryable: true,
+      message: `Admission denied "${verb}" on "${resource}" ${where}: a policy of the cluster refused the object (not a missing permission). ${reason}`,
+      details,
+    });
+  }
   if (status === 403) {
     return ApplicationFailure.create({
       type: kubeFailure.forbidden,

@@ -133,3 +133,24 @@ describe('repinWorkload', () => {
     expect(await imageOf(w)).toBe(bad);
   });
 });
+
+describe('restoreWorkloadImage', () => {
+  it('fails as an admission denial, not a missing permission, when the image to restore is still blocked', async () => {
+    const w = await deployment();
+    const incidentId = uniqueName('inc-restore');
+    const r = await kube.repinWorkload({ incidentId, workload: w, container: 'web', image: fixed, blockNamespace, mode: 'live' });
+    const blocker = uniqueName('inc-keeps');
+    await kube.blockImages({ incidentId: blocker, digests: [bad.split('@')[1]!], images: [], blockNamespace, mode: 'live' });
+    try {
+      await kube.proveBlock({ incidentId: blocker, digest: bad.split('@')[1]!, image: bad, controlImage: fixed, namespace: ns });
+      await expect(kube.restoreWorkloadImage({ incidentId, workload: w, container: 'web', image: r.previousImage!, mode: 'live' })).rejects.toMatchObject({
+        type: kubeFailure.admissionDenied,
+        nonRetryable: true,
+        message: expect.stringContaining(blocker),
+      });
+      expect(await imageOf(w)).toBe(fixed);
+    } finally {
+      await kube.unblockImages({ incidentId: blocker, blockNamespace, mode: 'live' });
+    }
+  });
+});
