@@ -154,3 +154,19 @@ describe('restoreWorkloadImage', () => {
     }
   });
 });
+
+describe('names checked before any request', () => {
+  it('refuses a workload named ".." (a dot segment would read another object) and an unknown kind', async () => {
+    await expect(kube.scaleWorkload({ incidentId: 'inc', workload: { kind: 'Deployment', namespace: ns, name: '..' }, replicas: 0, mode: 'live' })).rejects.toMatchObject({
+      type: kubeFailure.invalidName,
+      nonRetryable: true,
+    });
+    await expect(
+      kube.repinWorkload({ incidentId: 'inc', workload: { kind: 'ReplicaSet' as 'Deployment', namespace: ns, name: 'web' }, container: 'web', image: fixed, blockNamespace, mode: 'live' }),
+    ).rejects.toMatchObject({ type: kubeFailure.invalidName });
+  });
+
+  it('refuses an image reference with whitespace, which would split into two ConfigMap lines', async () => {
+    await expect(kube.blockImages({ incidentId: 'inc', digests: [], images: [`${repo}:1.4\n*`], blockNamespace, mode: 'live' })).rejects.toMatchObject({ type: kubeFailure.invalidName });
+  });
+});
