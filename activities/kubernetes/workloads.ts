@@ -135,7 +135,9 @@ export class Workloads {
     const recorded = parse<ScaleRecord>(o.metadata?.annotations?.[key]);
     const w = this.writer(input.mode);
     if (wl.kind === 'Job' || wl.kind === 'CronJob') {
-      const suspend = recorded?.suspend ?? false;
+      // Without this incident's record the flag is someone else's (or already restored): leave it.
+      if (recorded?.suspend === undefined) return `${describe(wl)} carries no suspend flag recorded by this incident: left as it is`;
+      const suspend = recorded.suspend;
       if ((await w.workloads.patch(wl, { metadata: { annotations: { [key]: null } }, spec: { suspend } })) === undefined) return `${describe(wl)} is gone: no scale to restore`;
       return w.said(`set suspend: ${suspend} on ${describe(wl)} again`);
     }
