@@ -5,7 +5,7 @@
  * lifted one incident at a time.
  */
 import { ApiException, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockConfigMapName, createKubernetesActivities, kubeFailure } from '../../activities/kubernetes/index.ts';
 import { testDeps } from '../support/deps.ts';
 import { kubeConfig, testNamespace, uniqueName } from '../support/servers.ts';
@@ -57,6 +57,9 @@ beforeAll(async () => {
   expect(result.outcome).toBe('changed');
   await kube.proveBlock({ incidentId, digest: bad, image: badImage, controlImage: clean, namespace: ns });
 });
+
+// The block is cluster-wide: lift it for the other files of the run.
+afterAll(() => kube.unblockImages({ incidentId, blockNamespace, mode: 'live' }));
 
 describe('blockImages on the real kube-apiserver', () => {
   it('proves the block with a dry-run canary denied and a control allowed, within 10 s, creating nothing', async () => {

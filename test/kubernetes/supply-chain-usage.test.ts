@@ -21,7 +21,7 @@ const batch = kubeConfig().makeApiClient(BatchV1Api);
 const bad = `sha256:${'1'.repeat(64)}`;
 const badConfigId = `sha256:${'2'.repeat(64)}`;
 const other = `sha256:${'3'.repeat(64)}`;
-const repo = '127.0.0.1:5000/shop/web';
+const repo = '127.0.0.1:5000/usage/web'; // references of this file only: another file's block lists shop/web tags
 const badTag = `${repo}:1.4`;
 const roleArn = 'arn:aws:iam::123456789012:role/shop-web';
 

@@ -11,7 +11,7 @@ const apps = kubeConfig().makeApiClient(AppsV1Api);
 const batch = kubeConfig().makeApiClient(BatchV1Api);
 // The one block namespace of the cluster (the binding is shared by every incident and test file).
 const blockNamespace = 'firebreak-blocks';
-const repo = '127.0.0.1:5000/shop/web';
+const repo = '127.0.0.1:5000/workloads/web'; // references of this file only
 const bad = `${repo}@sha256:${'4'.repeat(64)}`;
 const fixed = `${repo}@sha256:${'5'.repeat(64)}`;
 const alsoBad = `sha256:${'6'.repeat(64)}`;
