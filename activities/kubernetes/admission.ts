@@ -131,6 +131,11 @@ export class AdmissionBlock {
     const ns = input.blockNamespace;
     const parts: string[] = [];
     let changed = false;
+    // Before any write: the shared binding must read this namespace (one block namespace per cluster).
+    const existingBinding = await this.readOrUndefined('ValidatingAdmissionPolicyBinding', () =>
+      this.kube.admission.readValidatingAdmissionPolicyBinding({ name: blockPolicyName }),
+    );
+    if (existingBinding !== undefined) sameBlockNamespace(existingBinding, ns);
     const namespaceExists = await this.namespaceExists(ns);
     if (!namespaceExists) {
       try {
@@ -154,16 +159,7 @@ export class AdmissionBlock {
       () => this.kube.admission.readValidatingAdmissionPolicyBinding({ name: blockPolicyName }),
       (b) => w.admissionBindings.create(b),
       (b) => w.admissionBindings.replace(blockPolicyName, b),
-      (found) => {
-        const foundNs = found.spec?.paramRef?.namespace;
-        if (foundNs !== undefined && foundNs !== ns) {
-          throw ApplicationFailure.create({
-            type: kubeFailure.blockNamespaceMismatch,
-            nonRetryable: true,
-            message: `The shared binding ${blockPolicyName} reads block ConfigMaps from namespace ${foundNs}, not ${ns}: use blockNamespace ${foundNs} (one block namespace per cluster), or move the existing entries there first.`,
-          });
-        }
-      },
+      (found) => sameBlockNamespace(found, ns),
     );
     for (const [what, r] of [
       [`ValidatingAdmissionPolicy ${blockPolicyName}`, policy],
@@ -342,6 +338,17 @@ export class AdmissionBlock {
     return (await this.blockEntries(namespace))
       .filter((cm) => (cm.data?.digests ?? '').split('\n').includes(digest))
       .map((cm) => cm.data?.incident ?? cm.metadata?.name ?? '?');
+  }
+}
+
+function sameBlockNamespace(found: V1ValidatingAdmissionPolicyBinding, ns: string): void {
+  const foundNs = found.spec?.paramRef?.namespace;
+  if (foundNs !== undefined && foundNs !== ns) {
+    throw ApplicationFailure.create({
+      type: kubeFailure.blockNamespaceMismatch,
+      nonRetryable: true,
+      message: `The shared binding ${blockPolicyName} reads block ConfigMaps from namespace ${foundNs}, not ${ns}: use blockNamespace ${foundNs} (one block namespace per cluster), or move the existing entries there first.`,
+    });
   }
 }
 

@@ -150,6 +150,16 @@ describe('unblockImages and dry-run', () => {
     await kube.unblockImages({ incidentId: other, blockNamespace, mode: 'live' });
   });
 
+  it('refuses another block namespace than the shared binding reads, before any write', async () => {
+    const elsewhere = uniqueName('elsewhere').toLowerCase();
+    await expect(kube.blockImages({ incidentId: uniqueName('inc-elsewhere'), digests: [bad], images: [], blockNamespace: elsewhere, mode: 'live' })).rejects.toMatchObject({
+      type: kubeFailure.blockNamespaceMismatch,
+      nonRetryable: true,
+      message: expect.stringContaining(`use blockNamespace ${blockNamespace}`),
+    });
+    expect((await refusal(() => core.readNamespace({ name: elsewhere })))?.code).toBe(404);
+  });
+
   it('changes nothing in dry-run: no ConfigMap is created and the digest stays allowed', async () => {
     const dry = uniqueName('inc-dry');
     const result = await kube.blockImages({ incidentId: dry, digests: [`sha256:${hex('f')}`], images: [], blockNamespace, mode: 'dry-run' });
