@@ -187,7 +187,9 @@ export class AdmissionBlock {
           parts.push(`ConfigMap ${ns}/${name} already in place`);
         }
       } else if (existing.data?.digests === cm.data!.digests && existing.data?.images === cm.data!.images && existing.metadata?.labels?.[blockParamLabel] === blockParamLabelValue) {
-        parts.push(`ConfigMap ${ns}/${name} already lists ${entries}`);
+        // This incident's own entries, from an attempt whose result was lost: still its change, so its undo is registered.
+        parts.push(`ConfigMap ${ns}/${name} already lists ${entries} (this incident's, from an earlier attempt)`);
+        changed = true;
       } else {
         await w.configMaps.patch(ns, name, { metadata: { labels: cm.metadata!.labels }, data: cm.data });
         parts.push(`updated ConfigMap ${ns}/${name} to list ${entries}`);

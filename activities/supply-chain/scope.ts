@@ -57,8 +57,8 @@ export const defaultScope: SupplyChainScope = {
   checkouts: [],
   secrets: [],
   signingKeys: [],
-  blockNamespace: 'firebreak-system',
-  canaryNamespace: 'firebreak-system',
+  blockNamespace: 'firebreak',
+  canaryNamespace: 'firebreak',
   controlImage: 'registry.k8s.io/pause:3.10',
 };
 

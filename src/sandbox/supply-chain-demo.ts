@@ -112,8 +112,8 @@ export async function seedSupplyChain(o: {
       { name: 'NPM_TOKEN', store: 'third-party', rotation: 'manual', issuer: 'https://www.npmjs.com/settings/demo-shop/tokens', usedBy: [`workflow:${checkout}/.github/workflows/ci.yml`] },
     ],
     signingKeys: o.kms === undefined ? [] : [{ keyId: demoSigningKeyAlias, repositories: [`${registry.host}/${repo}`] }],
-    blockNamespace: 'firebreak-system',
-    canaryNamespace: 'firebreak-system',
+    blockNamespace: 'firebreak',
+    canaryNamespace: 'firebreak',
   };
   const scopeFile = join(o.dir, 'supply-chain-scope.yaml');
   await writeFile(scopeFile, `# Written by \`npm start\`: the sandbox's supply-chain scope (docs/supply-chain.md).\n${stringify(scope)}`);

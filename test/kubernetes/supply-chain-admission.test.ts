@@ -127,9 +127,11 @@ describe('blockImages on the real kube-apiserver', () => {
     expect(message(await refusal(() => core.createNamespacedPod({ namespace: ns, body: pod('web-clean', [{ name: 'web', image: clean }]) })))).toBe('allowed');
   });
 
-  it('finds its ConfigMap and policy in place on a retry: already-done', async () => {
+  it('finds its own ConfigMap and the policy in place on a retry, and still reports the block as its change so its undo is kept', async () => {
     const again = await kube.blockImages({ incidentId, digests: [bad], images: [badTag], blockNamespace, mode: 'live' });
-    expect(again.outcome).toBe('already-done');
+    expect(again.outcome).toBe('changed');
+    expect(again.detail).toMatch(/already lists .*from an earlier attempt/);
+    expect(again.detail).toMatch(/ValidatingAdmissionPolicy firebreak-blocked-images already in place/);
   });
 });
 

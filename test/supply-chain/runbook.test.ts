@@ -133,20 +133,22 @@ describe('the supply-chain runbook', () => {
     expect(followUps).toContainEqual(expect.objectContaining({ data: expect.objectContaining({ what: `Rotate ${e.namespace}/web-db`, target: `${e.namespace}/web-db` }) }));
   });
 
-  it('rolls back quarantine, replicas, template and signing key, and keeps the block and the rotation as the policy says', async () => {
+  it('rolls back quarantine, replicas and signing key, keeps the block and the rotation as the policy says, and refuses to put the bad digest back in the template', async () => {
     const e = await seedEstate(sbomDir);
     await secretWithInventory(e);
     const keyId = await signingKey(e);
     const handle = await startSupplyChain(client, taskQueue, supplyChainInput(await straight(), [{ kind: 'image', id: e.image }]));
     await waitForStatus(handle, settled, 60_000);
-    await handle.executeUpdate(rollbackUpdate, { args: [{ actor: 'cli:bob', reason: 'test' }] });
+    await handle.executeUpdate(rollbackUpdate, { args: [{ actor: 'cli:alice', reason: 'test' }] });
     await waitForStatus(handle, (s) => s.phase === 'rolled-back', 60_000);
     const events = await timeline(handle);
 
     expect((await core().readNamespacedPod({ name: e.pod, namespace: e.namespace })).metadata?.labels?.[quarantineLabel]).toBeUndefined();
     const d = await apps().readNamespacedDeployment({ name: 'web', namespace: e.namespace });
     expect(d.spec?.replicas).toBe(2);
-    expect(d.spec?.template.spec?.containers[0]?.image).toBe(e.image);
+    // The block is kept, so admission denies restoring the template to the blocked digest: it stays on the clean one, and the report says so.
+    expect(d.spec?.template.spec?.containers[0]?.image).toBe(e.cleanImage);
+    expect(events.find((x) => x.type === 'rollback.failed' && x.step === 'repin-workloads')?.data).toMatchObject({ errorType: 'KubernetesAdmissionDenied' });
     expect((await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyState).toBe('Enabled');
     expect(events.filter((x) => x.type === 'rollback.kept').map((x) => x.step).sort()).toEqual(['block-digests', 'rotate-secrets']);
     expect(await denial(podOn(e, e.image, 'after-rollback'))).toContain(e.digest);
@@ -206,7 +208,7 @@ describe('the supply-chain runbook across a worker restart', () => {
 
     expect(events.filter((x) => x.type === 'action.started' && x.step === 'scale-down-workloads')).toHaveLength(1);
     expect((await apps().readNamespacedDeployment({ name: 'web', namespace: e.namespace })).spec?.replicas).toBe(0);
-    await handle.executeUpdate(rollbackUpdate, { args: [{ actor: 'cli:bob' }] });
+    await handle.executeUpdate(rollbackUpdate, { args: [{ actor: 'cli:alice' }] });
     await waitForStatus(handle, (s) => s.phase === 'rolled-back', 60_000);
     expect((await apps().readNamespacedDeployment({ name: 'web', namespace: e.namespace })).spec?.replicas).toBe(2);
   });

@@ -19,9 +19,9 @@ import { kubeConfig, testNamespace, uniqueName } from '../support/servers.ts';
 export const core = () => kubeConfig().makeApiClient(CoreV1Api);
 export const apps = () => kubeConfig().makeApiClient(AppsV1Api);
 
-/** One mutable scope for the file's worker: tests append to it before they start an incident. */
+/** One mutable scope for the file's worker: tests append to it before they start an incident. The block namespace is the other block tests' (one per cluster). */
 export function sharedScope(): SupplyChainScope {
-  return structuredClone({ ...emptyScope, blockNamespace: 'firebreak-test-blocks', canaryNamespace: 'firebreak-test-blocks' });
+  return structuredClone({ ...emptyScope, blockNamespace: 'firebreak-blocks', canaryNamespace: 'firebreak-blocks' });
 }
 
 export const digestOf = (seed: string) => `sha256:${Buffer.from(`${seed}................................`).toString('hex').slice(0, 64)}`;
