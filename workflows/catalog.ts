@@ -51,13 +51,34 @@ export const credentialCompromiseRunbook = {
   children: [],
 } as const satisfies RunbookDefinition;
 
+/** Scope, preserve, block by digest, registry tags, quarantine, scale down, re-pin, rotate, IRSA roles, signing keys, verify. */
+export const supplyChainRunbook = {
+  workflow: 'supplyChain',
+  steps: [
+    'scope',
+    'preserve-evidence',
+    'block-digests',
+    'registry-tags',
+    'quarantine-pods',
+    'scale-down-workloads',
+    'repin-workloads',
+    'rotate-secrets',
+    'offer-credential-compromise',
+    'disable-signing-keys',
+    'verify',
+  ],
+  children: ['credentialCompromise'],
+  dangerousUndo: ['rotate-secrets'],
+} as const satisfies RunbookDefinition;
+
 /** The worker's self-check (`firebreak doctor`): a workflow, but not a runbook, so not in the catalog. */
 export const preflightWorkflow = 'preflight';
 
 /** The step ids of each runbook, as its policy (runbooks/<id>.yaml) gates them. */
 export const containerEscapeSteps = containerEscapeRunbook.steps;
 export const credentialCompromiseSteps = credentialCompromiseRunbook.steps;
+export const supplyChainSteps = supplyChainRunbook.steps;
 
 export const workflowCatalog: Record<string, RunbookDefinition> = Object.fromEntries(
-  [containerEscapeRunbook, credentialCompromiseRunbook].map((r) => [r.workflow, r]),
+  [containerEscapeRunbook, credentialCompromiseRunbook, supplyChainRunbook].map((r) => [r.workflow, r]),
 );

@@ -2,3 +2,4 @@
 export { preflight } from './preflight.ts';
 export { containerEscape } from './containerEscape.ts';
 export { credentialCompromise } from './credentialCompromise.ts';
+export { supplyChain } from './supplyChain.ts';

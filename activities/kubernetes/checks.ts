@@ -9,7 +9,16 @@
  */
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { containerNameProblem, namespaceProblem, nodeNameProblem, podNameProblem, quoteName, type NameProblem } from '../../domain/names.ts';
+import {
+  containerNameProblem,
+  dnsSubdomainProblem,
+  imageDigestProblem,
+  namespaceProblem,
+  nodeNameProblem,
+  podNameProblem,
+  quoteName,
+  type NameProblem,
+} from '../../domain/names.ts';
 import { kubeFailure } from './errors.ts';
 
 /** The names an activity input may carry, each checked by its rule. */
@@ -18,6 +27,8 @@ export interface KubeNames {
   pod?: string;
   node?: string;
   container?: string;
+  /** Where the supply-chain block keeps its parameter ConfigMaps. */
+  blockNamespace?: string;
 }
 
 const rules: Record<keyof KubeNames, (value: string) => NameProblem> = {
@@ -25,6 +36,7 @@ const rules: Record<keyof KubeNames, (value: string) => NameProblem> = {
   pod: podNameProblem,
   node: nodeNameProblem,
   container: containerNameProblem,
+  blockNamespace: namespaceProblem,
 };
 
 function namesProblem(input: KubeNames): NameProblem {
@@ -52,6 +64,47 @@ export function refuseInvalidName(problem: NameProblem): void {
 export function named<T extends KubeNames>(input: T): T {
   refuseInvalidName(namesProblem(input));
   return input;
+}
+
+const workloadKinds = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+
+/** A workload reference: one of the five kinds, a valid namespace and object name. */
+export function workloadProblem(w: unknown): NameProblem {
+  if (typeof w !== 'object' || w === null) return 'workload is not an object';
+  const { kind, namespace, name } = w as Record<string, unknown>;
+  if (typeof kind !== 'string' || !workloadKinds.has(kind)) return `workload kind ${quoteName(String(kind))} is not one of ${[...workloadKinds].join(', ')}`;
+  if (typeof namespace !== 'string') return 'workload namespace is not a string';
+  if (typeof name !== 'string') return 'workload name is not a string';
+  return namespaceProblem(namespace) ?? dnsSubdomainProblem(`${kind} name`, name);
+}
+
+/**
+ * An image reference as a pod spec carries it: no whitespace or control
+ * characters (it is compared verbatim and written into a ConfigMap line), at
+ * most 4096 characters; a digest after `@` must be a valid one.
+ */
+export function imageReferenceProblem(value: unknown): NameProblem {
+  if (typeof value !== 'string') return 'image reference is not a string';
+  if (value === '' || value.length > 4096 || /[\s\p{Cc}]/u.test(value)) return `image reference ${quoteName(value)} is not valid: expected a non-empty reference without whitespace`;
+  const at = value.indexOf('@');
+  return at === -1 ? undefined : imageDigestProblem(value.slice(at + 1));
+}
+
+/** Digests and image references of a supply-chain input. */
+export function imagesProblem(input: { digests?: unknown; images?: unknown }): NameProblem {
+  for (const [field, rule] of [
+    ['digests', imageDigestProblem],
+    ['images', imageReferenceProblem],
+  ] as const) {
+    const values = input[field];
+    if (values === undefined) continue;
+    if (!Array.isArray(values)) return `${field} is not a list`;
+    for (const v of values) {
+      const problem = typeof v === 'string' ? rule(v) : `an entry of ${field} is not a string`;
+      if (problem !== undefined) return problem;
+    }
+  }
+  return undefined;
 }
 
 /** What a read asked for. */

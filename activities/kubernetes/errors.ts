@@ -1,8 +1,23 @@
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { kubeFailure } from '../../domain/failures.ts';
+import { kubeFailure as baseKubeFailure } from '../../domain/failures.ts';
 
-export { kubeFailure };
+/** The Kubernetes failure types: the shared table, and those of the supply-chain activities. */
+export const kubeFailure = {
+  ...baseKubeFailure,
+  /** The admission block was not seen denying the canary (or allowing the control) in time: retried. */
+  blockNotEnforced: 'KubernetesBlockNotEnforced',
+  /** A workload kind that has no scale subresource and no suspend (a DaemonSet): quarantine its pods instead. */
+  notScalable: 'KubernetesWorkloadNotScalable',
+  /** A re-pin to an image that is not pinned by digest, or whose digest is blocked. */
+  imageRefused: 'KubernetesImageRefused',
+  /** The workload has no container of the name given. */
+  containerNotFound: 'KubernetesContainerNotFound',
+  /** An admission policy or webhook denied the write (not RBAC): the same write is denied again. */
+  admissionDenied: 'KubernetesAdmissionDenied',
+  /** The shared block binding reads its parameters from another namespace than the one asked for. */
+  blockNamespaceMismatch: 'KubernetesBlockNamespaceMismatch',
+} as const;
 
 /** The HTTP status of a Kubernetes API error, or undefined for anything else (network, bugs). */
 export function statusOf(e: unknown): number | undefined {
@@ -40,6 +55,15 @@ export function toFailure(e: unknown, verb: string, resource: string, where: str
   const status = statusOf(e);
   const reason = reasonOf(e);
   const details = [{ verb, resource, where, status: status ?? null }];
+  // Admission denials answer 403 too, but no permission is missing: say what denied it.
+  if (status === 403 && /ValidatingAdmissionPolicy '[^']*' with binding '[^']*' denied request|admission webhook "[^"]*" denied the request/.test(reason)) {
+    return ApplicationFailure.create({
+      type: kubeFailure.admissionDenied,
+      nonRetryable: true,
+      message: `Admission denied "${verb}" on "${resource}" ${where}: a policy of the cluster refused the object (not a missing permission). ${reason}`,
+      details,
+    });
+  }
   if (status === 403) {
     return ApplicationFailure.create({
       type: kubeFailure.forbidden,

@@ -1,16 +1,49 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { EvidenceStore } from '../evidence/index.ts';
-import { named } from './checks.ts';
+import { AdmissionBlock, type ProveInput, type ProveResult } from './admission.ts';
+import { imagesProblem, named, refuseInvalidName, workloadProblem, type KubeNames } from './checks.ts';
 import { Containment } from './containment.ts';
 import { kubeFailure } from './errors.ts';
 import { EvidenceCapture, type CaptureInput, type CaptureResult } from './evidence.ts';
-import type { KubeActionResult, KubeClients, KubeMode, PodRef } from './types.ts';
+import { SupplyChainEvidence, type EvidenceRefSummary, type SupplyChainCaptureInput } from './supply-chain-evidence.ts';
+import type { ImageUsage, KubeActionResult, KubeClients, KubeMode, PodRef, WorkloadRef } from './types.ts';
+import { ImageUsageScan } from './usage.ts';
+import { Workloads } from './workloads.ts';
 
 export { type CaptureInput, type CaptureResult } from './evidence.ts';
 export type { DetachResult } from './containment.ts';
 export { kubeFailure } from './errors.ts';
 export * from './names.ts';
-export type { KubeActionResult, KubeClients, KubeMode, PodFacts, PodRef } from './types.ts';
+export type {
+  AffectedPod,
+  AffectedWorkload,
+  ImageUsage,
+  ImageUse,
+  KubeActionResult,
+  KubeClients,
+  KubeMode,
+  PodFacts,
+  PodRef,
+  WorkloadKind,
+  WorkloadRef,
+} from './types.ts';
+export type { ProveInput, ProveResult } from './admission.ts';
+export type { EvidenceRefSummary, SupplyChainCaptureInput } from './supply-chain-evidence.ts';
+
+/** The supply-chain inputs' own checks (digests, image references, workload refs), on top of `named`. */
+function checked<T extends { digests?: unknown; images?: unknown; workload?: unknown; workloads?: unknown; pods?: unknown; image?: unknown; controlImage?: unknown; digest?: unknown }>(input: T): T {
+  refuseInvalidName(
+    imagesProblem({
+      digests: input.digest === undefined ? input.digests : [input.digest, ...((input.digests as unknown[] | undefined) ?? [])],
+      images: [input.image, input.controlImage, ...((input.images as unknown[] | undefined) ?? [])].filter((x) => x !== undefined),
+    }),
+  );
+  if (input.workload !== undefined) refuseInvalidName(workloadProblem(input.workload));
+  if (Array.isArray(input.workloads)) for (const w of input.workloads) refuseInvalidName(workloadProblem(w));
+  if (Array.isArray(input.pods)) for (const p of input.pods as { namespace: string; pod: string }[]) named({ namespace: p.namespace, pod: p.pod });
+  named(input as KubeNames);
+  return input;
+}
 
 export interface KubernetesDeps {
   kube: KubeClients | undefined;
@@ -22,7 +55,9 @@ export interface KubernetesDeps {
  * idempotent containment, each write sent with dryRun=All in dry-run mode.
  */
 export function createKubernetesActivities(deps: KubernetesDeps) {
-  let clients: { capture: EvidenceCapture; contain: Containment } | undefined;
+  let clients:
+    | { capture: EvidenceCapture; contain: Containment; usage: ImageUsageScan; block: AdmissionBlock; workloads: Workloads; supplyChain: SupplyChainEvidence }
+    | undefined;
   const kube = () => {
     if (deps.kube === undefined) {
       throw ApplicationFailure.create({
@@ -31,7 +66,17 @@ export function createKubernetesActivities(deps: KubernetesDeps) {
         message: 'No Kubernetes cluster is configured for this worker: set KUBECONFIG.',
       });
     }
-    clients ??= { capture: new EvidenceCapture(deps.kube, deps.evidence), contain: new Containment(deps.kube) };
+    if (clients === undefined) {
+      const block = new AdmissionBlock(deps.kube);
+      clients = {
+        capture: new EvidenceCapture(deps.kube, deps.evidence),
+        contain: new Containment(deps.kube),
+        usage: new ImageUsageScan(deps.kube),
+        block,
+        workloads: new Workloads(deps.kube, block),
+        supplyChain: new SupplyChainEvidence(deps.kube, deps.evidence, block),
+      };
+    }
     return clients;
   };
   // Arrow functions: Temporal calls activities detached from this object. Each input's names are checked first (`named`).
@@ -45,6 +90,33 @@ export function createKubernetesActivities(deps: KubernetesDeps) {
     cordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<KubeActionResult> => kube().contain.cordon(named(input)),
     uncordonNode: async (input: { incidentId: string; node: string; mode: KubeMode }): Promise<string> => kube().contain.uncordon(named(input)),
     deletePod: async (ref: PodRef & { uid: string }): Promise<KubeActionResult> => kube().contain.removePod(named(ref)),
+
+    // The supply-chain runbook (issue #14): scope, preserve, block by digest, scale, re-pin.
+    /** Read-only, whole cluster: pods running and workload templates naming an affected digest or image reference. */
+    findImageUsage: async (input: { digests: string[]; images?: string[] }): Promise<ImageUsage> => kube().usage.find(checked(input)),
+    /** Seals the pods and workloads as found now and the Firebreak block objects in place; gone ones are listed in the manifest. */
+    captureSupplyChainKubeEvidence: async (input: SupplyChainCaptureInput): Promise<{ refs: EvidenceRefSummary[] }> => kube().supplyChain.capture(checked(input)),
+    /** Ensures the shared block policy and binding and writes this incident's parameter ConfigMap. */
+    blockImages: async (input: { incidentId: string; digests: string[]; images: string[]; blockNamespace: string; mode: KubeMode }): Promise<KubeActionResult> =>
+      kube().block.block(checked(input)),
+    /** Undoes blockImages: deletes this incident's ConfigMap only. */
+    unblockImages: async (input: { incidentId: string; blockNamespace: string; mode: KubeMode }): Promise<string> => kube().block.unblock(named(input)),
+    /** Dry-run canary denied by the block and control allowed, polled until both hold (retryable failure after timeoutMs). */
+    proveBlock: async (input: ProveInput): Promise<ProveResult> => kube().block.prove(checked(input)),
+    scaleWorkload: async (input: { incidentId: string; workload: WorkloadRef; replicas: number; mode: KubeMode }): Promise<KubeActionResult & { previousReplicas?: number }> =>
+      kube().workloads.scale(checked(input)),
+    restoreWorkloadScale: async (input: { incidentId: string; workload: WorkloadRef; replicas: number; mode: KubeMode }): Promise<string> =>
+      kube().workloads.restoreScale(checked(input)),
+    repinWorkload: async (input: {
+      incidentId: string;
+      workload: WorkloadRef;
+      container: string;
+      image: string;
+      blockNamespace: string;
+      mode: KubeMode;
+    }): Promise<KubeActionResult & { previousImage?: string }> => kube().workloads.repin(checked(input)),
+    restoreWorkloadImage: async (input: { incidentId: string; workload: WorkloadRef; container: string; image: string; mode: KubeMode }): Promise<string> =>
+      kube().workloads.restoreImage(checked(input)),
   };
 }
 

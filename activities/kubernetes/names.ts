@@ -33,3 +33,31 @@ export function quarantinePolicyName(incidentId: string): string {
 export function nodeIncidentAnnotation(incidentId: string): string {
   return `${nodeIncidentPrefix}${incidentLabelValue(incidentId)}`;
 }
+
+/** The shared ValidatingAdmissionPolicy and binding that deny blocked images (one for all incidents). */
+export const blockPolicyName = 'firebreak-blocked-images';
+/** The label that makes a ConfigMap a parameter of the block policy (the binding selects it). */
+export const blockParamLabel = 'firebreak.io/block';
+export const blockParamLabelValue = 'images';
+/** On a block ConfigMap: the incident's label value, so one incident's entries are found and lifted alone. */
+export const blockIncidentLabel = 'firebreak.io/incident';
+
+/** Object names from an incident: `<prefix><incident label value>`, lowercased to a DNS subdomain. */
+function incidentObjectName(prefix: string, incidentId: string): string {
+  return `${prefix}${incidentLabelValue(incidentId).toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 253).replace(/-+$/, '');
+}
+
+/** The incident's block parameter ConfigMap, in the block namespace. */
+export function blockConfigMapName(incidentId: string): string {
+  return incidentObjectName('firebreak-block-', incidentId);
+}
+
+/** Per-incident annotation on a workload Firebreak scaled or suspended: JSON of what it was before. */
+export function scaleAnnotation(incidentId: string): string {
+  return `scale.firebreak.io/${incidentLabelValue(incidentId)}`;
+}
+
+/** Per-incident annotation on a workload Firebreak re-pinned: JSON {container: previous image}. */
+export function repinAnnotation(incidentId: string): string {
+  return `image.firebreak.io/${incidentLabelValue(incidentId)}`;
+}

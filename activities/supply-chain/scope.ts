@@ -50,6 +50,18 @@ export interface ActionScope {
   problems: string[];
 }
 
+/** The scope of a worker given none: only its cluster, only digests a responder names (src/config/scope.ts documents the file). */
+export const defaultScope: SupplyChainScope = {
+  sbomSources: [],
+  registries: [],
+  checkouts: [],
+  secrets: [],
+  signingKeys: [],
+  blockNamespace: 'firebreak',
+  canaryNamespace: 'firebreak',
+  controlImage: 'registry.k8s.io/pause:3.10',
+};
+
 /** What the workflow acts with, from the worker's scope: where to block, what to rotate, which keys sign. */
 export type ScopeSettings = Omit<SupplyChainScope, 'sbomSources' | 'checkouts'>;
 

@@ -71,8 +71,8 @@ const scopeFile = z
       )
       .default([]),
     signingKeys: z.array(z.object({ keyId: z.string().min(1).max(2048), repositories: z.array(z.string().min(1)).min(1) }).strict()).default([]),
-    blockNamespace: namespace.default('firebreak-system'),
-    canaryNamespace: namespace.default('firebreak-system'),
+    blockNamespace: namespace.default('firebreak'),
+    canaryNamespace: namespace.default('firebreak'),
     controlImage: z.string().min(1).default('registry.k8s.io/pause:3.10'),
   })
   .strict();

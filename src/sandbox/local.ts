@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientConfig, kubeClients, type ClientOverrides } from '../wiring/clients.ts';
 import { createActivityDeps } from '../wiring/deps.ts';
 import type { Logger } from 'pino';
@@ -17,6 +19,7 @@ import { startCloudTrailServer } from './cloudtrail.ts';
 import { demoCloudTrailEvents, seedAws, seedKubernetes, seedRegistry } from './demo.ts';
 import { preferredPort } from './processes.ts';
 import { startSandbox } from './servers.ts';
+import { seedSupplyChain } from './supply-chain-demo.ts';
 import { ensureTools } from './tools.ts';
 import { createWorker } from '../worker/index.ts';
 import type { Worker } from '@temporalio/worker';
@@ -123,6 +126,16 @@ async function startLocal(
   const demoImages = sandbox.registry ? await seedRegistry(sandbox.registry.url) : undefined;
   const demoAws = sandbox.moto ? await seedAws(new IAMClient(awsClientConfig(config, overrides))) : undefined;
   if (demoAws !== undefined) cloudTrail?.seed(demoCloudTrailEvents(demoAws), demoAws.account);
+  const supplyChain = sandbox.registry
+    ? await seedSupplyChain({
+        kc: sandbox.kubernetes ? kubeClients(sandbox.kubernetes.kubeconfigPath).config : undefined,
+        registryUrl: sandbox.registry.url,
+        dir: sandboxDir,
+        ...(sandbox.moto ? { secrets: new SecretsManagerClient(awsClientConfig(config, overrides)), kms: new KMSClient(awsClientConfig(config, overrides)) } : {}),
+      })
+    : undefined;
+  // The sandbox's scope unless the user gave one: a real scope names real registries, never the sandbox's.
+  const workerConfig = supplyChain === undefined || config.FIREBREAK_SUPPLY_CHAIN_SCOPE !== undefined ? config : { ...config, FIREBREAK_SUPPLY_CHAIN_SCOPE: supplyChain.scopeFile };
 
   const effective = { ...config, TEMPORAL_ADDRESS: sandbox.temporal?.address ?? config.TEMPORAL_ADDRESS };
 
@@ -144,7 +157,7 @@ async function startLocal(
   // The worker comes last: one created but never run cannot be shut down, and keeps its connection open.
   const { worker, connection } = await createWorker({
     config: effective,
-    deps: createActivityDeps(config, log, overrides),
+    deps: createActivityDeps(workerConfig, log, overrides),
     onTimelineEvent: (event, incidentId) => log.info({ incidentId, event }, `timeline ${event.type}`),
   });
   started.add('the Temporal connection', () => connection.close());
@@ -174,6 +187,7 @@ async function startLocal(
     ...(sandbox.registry && demoImages
       ? [`  OCI registry    ${sandbox.registry.url} (sandbox; ${demoImages.description})`]
       : []),
+    ...(supplyChain ? [`  Supply chain    ${supplyChain.description}; scope ${displayLocal(workerConfig.FIREBREAK_SUPPLY_CHAIN_SCOPE ?? supplyChain.scopeFile)}`] : []),
     `  Alert intake    ${intake.url}/v1/alerts/{${alertSources.join(',')}} (runbooks: ${intake.runbooks.join(', ') || 'none'}; token ${displayLocal(local.file)})`,
     slack === undefined
       ? '  Slack           not configured (approve from the CLI; see the README, "Slack")'
@@ -186,6 +200,7 @@ async function startLocal(
       : []),
     `  ${envForCli} npx firebreak doctor      # can the worker reach Kubernetes and AWS?`,
     ...(demoAws ? [`  ${envForCli} FIREBREAK_OPERATOR=alice npx firebreak start credential-compromise --target ${demoAws.accessKeyId}`] : []),
+    ...(supplyChain ? [`  ${envForCli} FIREBREAK_OPERATOR=alice npx firebreak start supply-chain --advisory test/sbom/fixtures/advisories/npm-qix-compromise-2025-09-08.json --clean-image ${supplyChain.cleanImage}`] : []),
     `  curl -sS ${intake.url}/v1/alerts/falco -H "Authorization: Bearer $(cat ${displayLocal(local.file)})" -H 'Content-Type: application/json' --data @test/intake/fixtures/falco/release-agent-escape.json`,
     '',
     'Press Ctrl-C to stop.',

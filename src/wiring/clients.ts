@@ -5,7 +5,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
-import { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeClients } from '../../activities/kubernetes/index.ts';
 import type { ActivityDeps } from '../../activities/index.ts';
 import type { Logger } from 'pino';
@@ -47,6 +47,7 @@ export function kubeClientsFor(config: KubeConfig): KubeClients {
     net: config.makeApiClient(NetworkingV1Api),
     rbac: config.makeApiClient(RbacAuthorizationV1Api),
     authz: config.makeApiClient(AuthorizationV1Api),
+    admission: config.makeApiClient(AdmissionregistrationV1Api),
   };
 }
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { emptyScope, loadScope, parseScope, ScopeFileError } from '../../src/config/scope.ts';
 
 describe('the supply-chain scope file (FIREBREAK_SUPPLY_CHAIN_SCOPE)', () => {
-  it('defaults to searching only the worker cluster, blocking from the firebreak-system namespace', () => {
+  it('defaults to searching only the worker cluster, blocking from the firebreak namespace', () => {
     expect(loadScope(undefined)).toEqual(emptyScope);
-    expect(emptyScope).toMatchObject({ sbomSources: [], registries: [], checkouts: [], secrets: [], blockNamespace: 'firebreak-system' });
+    expect(emptyScope).toMatchObject({ sbomSources: [], registries: [], checkouts: [], secrets: [], blockNamespace: 'firebreak' });
   });
 
   it('takes relative SBOM directories and checkouts from the file’s own directory', () => {
@@ -30,5 +30,12 @@ describe('the supply-chain scope file (FIREBREAK_SUPPLY_CHAIN_SCOPE)', () => {
 
   it('says a missing file is missing, with the variable that names it', () => {
     expect(() => loadScope('/nonexistent/scope.yaml')).toThrow(/\/nonexistent\/scope\.yaml \(FIREBREAK_SUPPLY_CHAIN_SCOPE\).*ENOENT/s);
+  });
+});
+
+describe('the scope a worker without a scope file acts with', () => {
+  it('is the scope file schema\'s own defaults', async () => {
+    const { defaultScope } = await import('../../activities/supply-chain/index.ts');
+    expect(defaultScope).toEqual(emptyScope);
   });
 });

@@ -45,7 +45,7 @@ describe('routing by policy triggers', () => {
 });
 
 describe('the shipped policies (runbooks/*.yaml) and Alertmanager', () => {
-  const shipped = () => Promise.all(['container-escape', 'credential-compromise'].map((id) => shippedPolicy(path.join(runbooksDir, `${id}.yaml`))));
+  const shipped = () => Promise.all(['container-escape', 'credential-compromise', 'supply-chain'].map((id) => shippedPolicy(path.join(runbooksDir, `${id}.yaml`))));
   const amAlert = (labels: Record<string, string>): Alert =>
     normalisePayload('alertmanager', { version: '4', status: 'firing', alerts: [{ status: 'firing', labels, startsAt: receivedAt }] }, receivedAt)[0]!;
 
@@ -67,6 +67,24 @@ describe('the shipped policies (runbooks/*.yaml) and Alertmanager', () => {
 
   it('leave an ordinary Alertmanager alert (KubePodCrashLooping) unrouted (control)', async () => {
     expect(routeAlert(amAlert({ alertname: 'KubePodCrashLooping', namespace: 'shop', pod: 'web-1', severity: 'critical' }), await shipped())).toEqual([]);
+  });
+});
+
+describe('the shipped supply-chain policy', () => {
+  const shipped = () => Promise.all(['container-escape', 'credential-compromise', 'supply-chain'].map((id) => shippedPolicy(path.join(runbooksDir, `${id}.yaml`))));
+  async function inspectorFinding(vulnerabilityId: string): Promise<Alert> {
+    const f = JSON.parse(await fixture('inspector/ecr-npm-package.json')) as { detail: { packageVulnerabilityDetails: { vulnerabilityId: string } } };
+    f.detail.packageVulnerabilityDetails.vulnerabilityId = vulnerabilityId;
+    return normalisePayload('inspector', f, receivedAt)[0]!;
+  }
+
+  it('takes an Inspector malicious-package finding (MAL-…), on the image by digest and the package', async () => {
+    const routes = routeAlert(await inspectorFinding('MAL-2025-47040'), await shipped());
+    expect(routes.map((r) => [r.policy.id, r.targets.map((t) => t.kind)])).toEqual([['supply-chain', ['image', 'package']]]);
+  });
+
+  it('leaves an Inspector finding of an ordinary CVE unrouted (control)', async () => {
+    expect(routeAlert(await inspectorFinding('CVE-2024-4068'), await shipped())).toEqual([]);
   });
 });
 

@@ -15,6 +15,6 @@ export async function shippedPolicy(file: string, gates: Partial<Record<string, 
   return runbookPolicy.parse({
     ...raw,
     steps: raw.steps.map((s) => ({ ...s, gate: gates[s.id] ?? toInput(s.gate) })),
-    rollback: { gate: gates['rollback'] ?? toInput(raw.rollback.gate) },
+    rollback: { ...raw.rollback, gate: gates['rollback'] ?? toInput(raw.rollback.gate) },
   });
 }
