@@ -93,7 +93,7 @@ export async function supplyChain(input: IncidentInput): Promise<IncidentStatus>
     workflows: workflowFiles.map((u) => ({ file: `${u.checkout}/${u.file}`, secrets: matched.actions.uses.filter((x) => x.file === u.file && x.checkout === u.checkout).flatMap((x) => x.secrets) })),
     inventory: settings.secrets,
   });
-  incident.note(
+  incident.found(
     'scope',
     'scope',
     `${matched.digests.length} affected digest(s) in ${matched.images.length} image(s) (${matched.counts.sboms} SBOMs read); ${matched.unknown.length} image(s) with no SBOM, not known to be clean${
@@ -355,7 +355,7 @@ export async function supplyChain(input: IncidentInput): Promise<IncidentStatus>
     const quarantined = new Set(usage.pods.map((p) => `${p.namespace}/${p.pod}`));
     const still = after.pods.filter((p) => !quarantined.has(`${p.namespace}/${p.pod}`));
     const templates = after.workloads.map(workloadName);
-    incident.note(
+    incident.found(
       'verify',
       'rescan',
       `${after.pods.length} pod(s) still run an affected image (${after.pods.length - still.length} of them quarantined by this incident); ${templates.length} workload template(s) still name one`,

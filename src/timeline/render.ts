@@ -52,6 +52,8 @@ export function describeEvent(e: TimelineEvent): string {
       return `Rolled back: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.detail}`;
     case 'rollback.failed':
       return `Rollback failed: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.errorType}: ${e.data.error}`;
+    case 'finding.recorded':
+      return `Found (${e.data.what}): ${e.data.detail}`;
     case 'check.passed':
       return `Checked: ${e.data.check}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.detail}`;
     case 'check.failed':

@@ -213,6 +213,11 @@ export class Incident<S extends string = string> {
     this.timeline.append('action.skipped', { action, why }, { step });
   }
 
+  /** Records what a read-only step found (a scope's size, a rescan's result), without settling the step. */
+  found(step: S, what: string, detail: string): void {
+    this.timeline.append('finding.recorded', { what, detail }, { step });
+  }
+
   /** Records work Firebreak cannot do itself for a person to do (reissue a third-party credential), on the timeline and the report. */
   followUp(step: S, what: string, why: string, target?: string): void {
     this.timeline.append('follow-up.raised', { what, why, ...(target === undefined ? {} : { target }) }, { step });

@@ -24,6 +24,7 @@ export interface TimelineEventData {
   'action.skipped': { action: string; why: string };
   'rollback.requested': { reason?: string };
   'rollback.compensated': { action: string; target?: string; detail: string };
+  'finding.recorded': { what: string; detail: string };
   'check.passed': { check: string; target?: string; detail: string };
   'check.failed': { check: string; target?: string; error: string; errorType: string };
   'follow-up.raised': { what: string; target?: string; why: string };
