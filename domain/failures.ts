@@ -64,6 +64,18 @@ export const kubeFailure = {
   invalidName: 'KubernetesInvalidName',
   /** The API server answered with another object than the one asked for (e.g. a dot segment resolved the path). */
   unexpectedObject: 'KubernetesUnexpectedObject',
+  /** The admission block was not seen denying the canary (or allowing the control) in time: retried. */
+  blockNotEnforced: 'KubernetesBlockNotEnforced',
+  /** A workload kind that has no scale subresource and no suspend (a DaemonSet): quarantine its pods instead. */
+  notScalable: 'KubernetesWorkloadNotScalable',
+  /** A re-pin to an image that is not pinned by digest, or whose digest is blocked. */
+  imageRefused: 'KubernetesImageRefused',
+  /** The workload has no container of the name given. */
+  containerNotFound: 'KubernetesContainerNotFound',
+  /** An admission policy or webhook denied the write (not RBAC): the same write is denied again. */
+  admissionDenied: 'KubernetesAdmissionDenied',
+  /** The shared block binding reads its parameters from another namespace than the one asked for. */
+  blockNamespaceMismatch: 'KubernetesBlockNamespaceMismatch',
 } as const;
 
 /** Failures of Slack calls. */

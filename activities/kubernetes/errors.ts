@@ -1,23 +1,8 @@
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { kubeFailure as baseKubeFailure } from '../../domain/failures.ts';
+import { kubeFailure } from '../../domain/failures.ts';
 
-/** The Kubernetes failure types: the shared table, and those of the supply-chain activities. */
-export const kubeFailure = {
-  ...baseKubeFailure,
-  /** The admission block was not seen denying the canary (or allowing the control) in time: retried. */
-  blockNotEnforced: 'KubernetesBlockNotEnforced',
-  /** A workload kind that has no scale subresource and no suspend (a DaemonSet): quarantine its pods instead. */
-  notScalable: 'KubernetesWorkloadNotScalable',
-  /** A re-pin to an image that is not pinned by digest, or whose digest is blocked. */
-  imageRefused: 'KubernetesImageRefused',
-  /** The workload has no container of the name given. */
-  containerNotFound: 'KubernetesContainerNotFound',
-  /** An admission policy or webhook denied the write (not RBAC): the same write is denied again. */
-  admissionDenied: 'KubernetesAdmissionDenied',
-  /** The shared block binding reads its parameters from another namespace than the one asked for. */
-  blockNamespaceMismatch: 'KubernetesBlockNamespaceMismatch',
-} as const;
+export { kubeFailure };
 
 /** The HTTP status of a Kubernetes API error, or undefined for anything else (network, bugs). */
 export function statusOf(e: unknown): number | undefined {
