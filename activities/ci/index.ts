@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import { EvidenceError, type EvidenceStore } from '../evidence/index.ts';
+import { sealItem, type EvidenceStore, type SealedItem as EvidenceRefSummary } from '../evidence/index.ts';
 import { checkoutProblem, CiInputProblem, findWorkflowUses, workflowFileProblem, workflowPath, type FindWorkflowUsesInput, type WorkflowUse } from './workflows.ts';
 
 export { allRepositorySecrets, maxWorkflowBytes, parseUses, type FindWorkflowUsesInput, type WorkflowUse } from './workflows.ts';
@@ -15,27 +15,14 @@ export const ciFailure = {
   invalidInput: 'CiInvalidInput',
 } as const;
 
-/** A sealed item as the engine keeps it (workflows/engine/types.ts EvidenceRefSummary). */
-export interface EvidenceRefSummary {
-  name: string;
-  sha256: string;
-  bytes: number;
-  uri: string;
-}
+export type { SealedItem as EvidenceRefSummary } from '../evidence/index.ts';
 
 const refused = (problem: string) =>
   ApplicationFailure.create({ type: ciFailure.invalidInput, nonRetryable: true, message: `Refused before reading any file: ${problem}.`, details: [{ problem }] });
 
 export function createCiActivities(deps: { evidence: EvidenceStore }) {
-  const seal = async (incidentId: string, name: string, content: string | Uint8Array, mediaType: string): Promise<EvidenceRefSummary> => {
-    try {
-      const r = await deps.evidence.seal({ incidentId, name, mediaType, content });
-      return { name: r.name, sha256: r.sha256, bytes: r.bytes, uri: r.uri };
-    } catch (e) {
-      if (e instanceof EvidenceError) throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !e.retryable });
-      throw e;
-    }
-  };
+  const seal = (incidentId: string, name: string, content: string | Uint8Array, mediaType: string): Promise<EvidenceRefSummary> =>
+    sealItem(deps.evidence, { incidentId, name, content, mediaType });
 
   return {
     findWorkflowUses: async (input: FindWorkflowUsesInput): Promise<{ uses: WorkflowUse[]; scanned: number; problems: string[] }> => {

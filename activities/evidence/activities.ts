@@ -48,6 +48,15 @@ async function asActivity<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A sealed item as the engine records it (the shape of workflows/engine/types.ts EvidenceRefSummary, which activities may not import). */
+export type SealedItem = Pick<EvidenceRef, 'name' | 'sha256' | 'bytes' | 'uri'>;
+
+/** Seals one item from inside another activity, its typed errors turned into Temporal failures of the same type. */
+export async function sealItem(store: EvidenceStore, input: { incidentId: string; name: string; content: string | Uint8Array; mediaType: string }): Promise<SealedItem> {
+  const r = await asActivity(() => store.seal(input));
+  return { name: r.name, sha256: r.sha256, bytes: r.bytes, uri: r.uri };
+}
+
 /** The evidence activities the worker registers, over whichever store the configuration chose. */
 export function createEvidenceActivities(store: EvidenceStore) {
   // Arrow functions: Temporal calls activities detached from this object.

@@ -1,5 +1,5 @@
 // The evidence store: content-addressed (SHA-256), write-once, one manifest per incident.
-export { createEvidenceActivities, type EvidenceActivities, type SealEvidenceInput } from './activities.ts';
+export { createEvidenceActivities, sealItem, type EvidenceActivities, type SealedItem, type SealEvidenceInput } from './activities.ts';
 export {
   EvidenceError,
   EvidenceManifestCorruptError,

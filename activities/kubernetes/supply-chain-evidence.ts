@@ -6,7 +6,7 @@
  */
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { EvidenceError, type EvidenceRef, type EvidenceStore } from '../evidence/index.ts';
+import { sealItem, type EvidenceStore, type SealedItem as EvidenceRefSummary } from '../evidence/index.ts';
 import type { AdmissionBlock } from './admission.ts';
 import { expectList, expectObject } from './checks.ts';
 import { call, reasonOf, statusOf } from './errors.ts';
@@ -14,8 +14,7 @@ import { blockPolicyName } from './names.ts';
 import type { KubeClients, WorkloadKind, WorkloadRef } from './types.ts';
 import { workloadResource } from './writes.ts';
 
-/** A sealed item as the engine records it (the shape of workflows/engine/types.ts EvidenceRefSummary). */
-export type EvidenceRefSummary = Pick<EvidenceRef, 'name' | 'sha256' | 'bytes' | 'uri'>;
+export type { SealedItem as EvidenceRefSummary } from '../evidence/index.ts';
 
 export interface SupplyChainCaptureInput {
   incidentId: string;
@@ -74,13 +73,7 @@ export class SupplyChainEvidence {
 
     const refs: EvidenceRefSummary[] = [];
     const seal = async (name: string, value: unknown) => {
-      try {
-        const r = await this.store.seal({ incidentId: input.incidentId, name, mediaType: 'application/json', content: json(value) });
-        refs.push({ name: r.name, sha256: r.sha256, bytes: r.bytes, uri: r.uri });
-      } catch (e) {
-        if (e instanceof EvidenceError) throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !e.retryable });
-        throw e;
-      }
+      refs.push(await sealItem(this.store, { incidentId: input.incidentId, name, mediaType: 'application/json', content: json(value) }));
     };
     // A fixed order and a manifest first: what was asked, what was found, what was gone.
     await seal('supply-chain/kube-manifest.json', {

@@ -8,7 +8,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActionResult } from '../../domain/actions.ts';
 import { awsFailure, ecrTagsAt } from '../aws/index.ts';
-import { EvidenceError, type EvidenceStore } from '../evidence/index.ts';
+import { sealItem, type EvidenceStore, type SealedItem as EvidenceRefSummary } from '../evidence/index.ts';
 import { indexDoc, isIndexType } from '../sbom/sources/registry.ts';
 import { mapBounded } from './bounded.ts';
 import { digestProblem, refuse, registryUrlProblem, repositoryProblem, tagProblem } from './checks.ts';
@@ -31,13 +31,7 @@ export interface TagRef {
 
 export type RegistryMode = 'live' | 'dry-run';
 
-/** A sealed item as the engine keeps it (the shape of workflows/engine/types.ts EvidenceRefSummary, which activities may not import). */
-export interface EvidenceRefSummary {
-  name: string;
-  sha256: string;
-  bytes: number;
-  uri: string;
-}
+export type { SealedItem as EvidenceRefSummary } from '../evidence/index.ts';
 
 export interface RegistryDeps {
   evidence: EvidenceStore;
@@ -88,15 +82,8 @@ export function createRegistryActivities(deps: RegistryDeps) {
   const problemOf = (e: unknown): string | undefined =>
     e instanceof ApplicationFailure && e.nonRetryable ? e.message : undefined;
 
-  const seal = async (incidentId: string, name: string, content: string | Uint8Array, mediaType: string): Promise<EvidenceRefSummary> => {
-    try {
-      const r = await deps.evidence.seal({ incidentId, name, mediaType, content });
-      return { name: r.name, sha256: r.sha256, bytes: r.bytes, uri: r.uri };
-    } catch (e) {
-      if (e instanceof EvidenceError) throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !e.retryable });
-      throw e;
-    }
-  };
+  const seal = (incidentId: string, name: string, content: string | Uint8Array, mediaType: string): Promise<EvidenceRefSummary> =>
+    sealItem(deps.evidence, { incidentId, name, content, mediaType });
 
   const checkTag = (t: TagRef): void => {
     refuse(registryUrlProblem(t.registry), repositoryProblem(t.repository), tagProblem(t.tag), digestProblem(t.digest));

@@ -24,22 +24,13 @@ import {
   type SbomResult,
   type SbomSource,
 } from '../sbom/index.ts';
-import type { EvidenceRef } from '../evidence/index.ts';
+import { sealItem, type SealedItem } from '../evidence/index.ts';
+import type { WorkflowUse } from '../ci/index.ts';
 import { supplyChainFailure } from './errors.ts';
 import type { AffectedImage, MatchInput, MatchScope, SbomSourceConfig, SupplyChainScope } from './types.ts';
 
 const actionsEcosystem = 'GitHub Actions';
 
-/** One CI workflow file's use of an action, as the CI activities report it. */
-export interface WorkflowUse {
-  checkout: string;
-  file: string;
-  line: number;
-  uses: string;
-  ref: string;
-  job?: string;
-  secrets: string[];
-}
 
 export interface ActionScope {
   /** Uses at an affected ref. */
@@ -130,7 +121,7 @@ function repositoryFromLabel(label: string): string | undefined {
 }
 
 /** Affected images and the evidence of why, from every SBOM source. */
-async function matchSources(deps: ScopeDeps, input: MatchInput, index: AdvisoryIndex, refs: EvidenceRef[]): Promise<Omit<MatchScope, 'advisories' | 'refs'>> {
+async function matchSources(deps: ScopeDeps, input: MatchInput, index: AdvisoryIndex, refs: SealedItem[]): Promise<Omit<MatchScope, 'advisories' | 'refs'>> {
   const images = new Map<string, AffectedImage>();
   const unknown: MatchScope['unknown'] = [];
   const unreadable: MatchScope['unreadable'] = [];
@@ -151,7 +142,7 @@ async function matchSources(deps: ScopeDeps, input: MatchInput, index: AdvisoryI
     add(digest, { label: image, repository: repositoryOf(image), digests: [digest], why: [`named by the responder: image ${image}`] });
   }
   const seal = async (entry: SbomEntry): Promise<void> => {
-    refs.push(await deps.evidence.seal({ incidentId: input.incidentId, name: `sbom ${entry.name}`, mediaType: 'application/json', content: await entry.read(64 * 1024 * 1024) }));
+    refs.push(await sealItem(deps.evidence, { incidentId: input.incidentId, name: `sbom ${entry.name}`, mediaType: 'application/json', content: await entry.read(64 * 1024 * 1024) }));
   };
   for (const config of deps.scope.sbomSources) {
     const source = sourceOf(config, deps.s3);
@@ -249,9 +240,9 @@ export function createSupplyChainActivities(deps: ScopeDeps) {
       const advisories = advisoriesOf(input);
       if (advisories.length === 0 && input.images.length === 0) refuse('The supply-chain incident names nothing to look for: give --advisory, or a package:, image: or action: target.');
       const index = new AdvisoryIndex({ advisories, digests: input.images.map((i) => i.slice(i.lastIndexOf('@') + 1)) });
-      const refs: EvidenceRef[] = [];
+      const refs: SealedItem[] = [];
       for (const a of input.advisories) {
-        refs.push(await deps.evidence.seal({ incidentId: input.incidentId, name: `advisory ${a.name}`, mediaType: 'application/json', content: a.text }));
+        refs.push(await sealItem(deps.evidence, { incidentId: input.incidentId, name: `advisory ${a.name}`, mediaType: 'application/json', content: a.text }));
       }
       const found = await matchSources(deps, input, index, refs);
       const actions = await matchWorkflows(deps, input, index, advisories);

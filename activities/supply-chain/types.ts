@@ -1,5 +1,5 @@
 /** Shapes of the supply-chain runbook's scope (workflows import these as types only). */
-import type { EvidenceRef } from '../evidence/index.ts';
+import type { SealedItem } from '../evidence/index.ts';
 
 /** A secret of the inventory: which workloads and CI workflows can read it, and whether Firebreak can reissue it. */
 export interface InventorySecret {
@@ -70,7 +70,7 @@ export interface MatchScope {
   /** Clean images of an affected repository (an SBOM not affected), by repository: re-pin candidates. */
   clean: Record<string, string>;
   /** The advisory documents and the matched SBOMs, sealed as read. */
-  refs: EvidenceRef[];
+  refs: SealedItem[];
   counts: { sboms: number; components: number };
 }
 
