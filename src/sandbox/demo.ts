@@ -40,6 +40,32 @@ export interface DemoWorkload {
   node: string;
 }
 
+/** Writes a running, ready status for a seeded pod through the status subresource (no kubelet runs in the sandbox). */
+export async function markRunning(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  o: { podIP: string; container: { name: string; image: string; imageID: string; containerID: string } },
+): Promise<void> {
+  const pod: V1Pod = await core.readNamespacedPod({ name, namespace });
+  const now = new Date();
+  await core.replaceNamespacedPodStatus({
+    name,
+    namespace,
+    body: {
+      ...pod,
+      status: {
+        phase: 'Running',
+        podIP: o.podIP,
+        hostIP: '10.0.0.10',
+        startTime: now,
+        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
+        containerStatuses: [{ ...o.container, ready: true, restartCount: 0, state: { running: { startedAt: now } } }],
+      },
+    },
+  });
+}
+
 export async function seedKubernetes(kc: KubeConfig): Promise<DemoWorkload> {
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
@@ -160,32 +186,9 @@ export async function seedKubernetes(kc: KubeConfig): Promise<DemoWorkload> {
         },
       }),
     );
-    const pod: V1Pod = await core.readNamespacedPod({ name, namespace: demoNamespace });
-    const now = new Date();
-    await core.replaceNamespacedPodStatus({
-      name,
-      namespace: demoNamespace,
-      body: {
-        ...pod,
-        status: {
-          phase: 'Running',
-          podIP: `10.244.0.${10 + i}`,
-          hostIP: '10.0.0.10',
-          startTime: now,
-          conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
-          containerStatuses: [
-            {
-              name: 'web',
-              ready: true,
-              restartCount: 0,
-              image: podSpec.containers[0]!.image,
-              imageID: podSpec.containers[0]!.image,
-              containerID: `containerd://${(i + 1).toString(16).padStart(64, 'a')}`,
-              state: { running: { startedAt: now } },
-            },
-          ],
-        },
-      },
+    await markRunning(core, demoNamespace, name, {
+      podIP: `10.244.0.${10 + i}`,
+      container: { name: 'web', image: podSpec.containers[0]!.image, imageID: podSpec.containers[0]!.image, containerID: `containerd://${(i + 1).toString(16).padStart(64, 'a')}` },
     });
   }
   return { namespace: demoNamespace, deployment: 'storefront', pods, node: demoNode };

@@ -12,7 +12,7 @@ import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, type KMSClien
 import { CreateSecretCommand, DescribeSecretCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { demoNamespace, demoNode } from './demo.ts';
+import { demoNamespace, demoNode, markRunning } from './demo.ts';
 import { OciPusher } from './oci.ts';
 
 export const demoSigningKeyAlias = 'alias/demo-image-signing';
@@ -176,23 +176,5 @@ async function seedWorkload(kc: KubeConfig, image: string, imageId: string): Pro
       },
     }),
   );
-  const pod = await core.readNamespacedPod({ name, namespace: demoNamespace });
-  const now = new Date();
-  await core.replaceNamespacedPodStatus({
-    name,
-    namespace: demoNamespace,
-    body: {
-      ...pod,
-      status: {
-        phase: 'Running',
-        podIP: '10.244.0.20',
-        hostIP: '10.0.0.10',
-        startTime: now,
-        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
-        containerStatuses: [
-          { name: 'api', ready: true, restartCount: 0, image, imageID: `docker-pullable://${imageId}`, containerID: `containerd://${'c'.repeat(64)}`, state: { running: { startedAt: now } } },
-        ],
-      },
-    },
-  });
+  await markRunning(core, demoNamespace, name, { podIP: '10.244.0.20', container: { name: 'api', image, imageID: `docker-pullable://${imageId}`, containerID: `containerd://${'c'.repeat(64)}` } });
 }
