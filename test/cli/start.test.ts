@@ -89,7 +89,7 @@ describe('preparing a start from the CLI', () => {
   it('parses --target kind:id at the first colon, so ARNs and image digests keep theirs', () => {
     expect(parseTarget('role:arn:aws:iam::123456789012:role/x')).toEqual({ kind: 'role', id: 'arn:aws:iam::123456789012:role/x' });
     expect(parseTarget('access-key:AKIAIOSFODNN7EXAMPLE')).toEqual({ kind: 'access-key', id: 'AKIAIOSFODNN7EXAMPLE' });
-    expect(parseTarget('image:ghcr.io/acme/web@sha256:abc')).toEqual({ kind: 'image', id: 'ghcr.io/acme/web@sha256:abc' });
+    expect(parseTarget(`image:ghcr.io/acme/web@sha256:${'a'.repeat(64)}`)).toEqual({ kind: 'image', id: `ghcr.io/acme/web@sha256:${'a'.repeat(64)}` });
     expect(() => parseTarget('demo-ci-deployer')).toThrow(/expected kind:id.*kinds: pod, node/);
     expect(() => parseTarget('user:demo-ci-deployer')).toThrow(`unknown kind "user"; expected one of ${targetKinds.join(', ')}`);
     expect(() => parseTarget('pod:')).toThrow('expected a non-empty target id');
@@ -346,7 +346,7 @@ describe('the firebreak start command', () => {
     const neither = await runFirebreak(['start', 'start-test'], operator);
     expect(neither.code).toBe(1);
     expect(neither.stderr).toBe(
-      'firebreak: say what the incident acts on: --target kind:id (repeatable) or --input file.json; see `firebreak start --help`.\n',
+      'firebreak: say what the incident acts on: --target kind:id (repeatable), --advisory osv.json or --input file.json; see `firebreak start --help`.\n',
     );
   });
 
