@@ -69,8 +69,8 @@ describe('delivering to Slack', () => {
     const summary = 'Shell in web-1 <!channel> ping <@U0EVIL> see <https://evil.example|the fix> & more';
     const { handle } = await start(policy, {
       trigger: { source: 'falco', severity: 'critical', summary, receivedAt: '2026-11-28T00:00:00.000Z' },
-      // An image reference is free text to Slack; a pod named so is refused before any notice (domain/names.ts).
-      targets: [{ kind: 'image', id: 'shop/<!here>' }],
+      // A target of kind `other` is free text to Slack; a pod or image named so is refused before any notice (domain/names.ts).
+      targets: [{ kind: 'other', id: 'shop/<!here>' }],
     });
     const room = await roomOf(handle);
     await h.stub.waitFor('the approval request', () => inChannel(room.channel).find((m) => m.text.includes('(request ')));
