@@ -25,6 +25,12 @@ export interface RunbookDefinition<S extends string = string> {
    * or guards rollback with a two-person gate; the loader refuses it otherwise.
    */
   dangerousUndo?: readonly S[];
+  /**
+   * Steps that contain the threat (cut it off, stop it spreading): the first
+   * and last of them to finish are the incident's "first contained" and
+   * "fully contained" times, for live reports and drill scorecards alike.
+   */
+  containment: readonly S[];
 }
 
 /** Evidence, isolate the pod, cordon its node, offer credential compromise for its IRSA role, delete (two-person). */
@@ -32,6 +38,7 @@ export const containerEscapeRunbook = {
   workflow: 'containerEscape',
   steps: ['collect-evidence', 'isolate-pod', 'detach-from-rotation', 'cordon-node', 'offer-credential-compromise', 'delete-pod'],
   children: ['credentialCompromise'],
+  containment: ['isolate-pod', 'detach-from-rotation', 'cordon-node'],
 } as const satisfies RunbookDefinition;
 
 /** Triage, evidence, deactivate the key, revoke sessions, delete the console password, undo what the attacker did. */
@@ -49,6 +56,7 @@ export const credentialCompromiseRunbook = {
     'restore-policies',
   ],
   children: [],
+  containment: ['deactivate-access-key', 'revoke-user-sessions', 'revoke-role-sessions', 'delete-login-profile'],
 } as const satisfies RunbookDefinition;
 
 /** Scope, preserve, block by digest, registry tags, quarantine, scale down, re-pin, rotate, IRSA roles, signing keys, verify. */
@@ -69,6 +77,7 @@ export const supplyChainRunbook = {
   ],
   children: ['credentialCompromise'],
   dangerousUndo: ['rotate-secrets'],
+  containment: ['block-digests', 'registry-tags', 'quarantine-pods', 'scale-down-workloads'],
 } as const satisfies RunbookDefinition;
 
 /** The worker's self-check (`firebreak doctor`): a workflow, but not a runbook, so not in the catalog. */
