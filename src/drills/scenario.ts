@@ -13,7 +13,8 @@ export const scenarioSchemaVersion = 1;
 
 /** An offset from the scenario's start, e.g. `90s`, `15m`, `2h`, to milliseconds. */
 const offset = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
+  // A duration, or the start itself (policies' durations are never zero, offsets may be).
+  const ms = /^0+(ms|s|m|h|d)?$/.test(text) ? 0 : parseDuration(text);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `expected a time such as "0s", "90s", "15m" or "2h"; got ${JSON.stringify(text)}` });
     return z.NEVER;
@@ -152,6 +153,8 @@ const inject = z
     /** Repeat the alert this many times, `every` apart (an alert storm). */
     repeat: z.number().int().min(1).max(100_000).default(1),
     every: offset.optional(),
+    /** Whether intake should route it to the drill's runbook; false for an alert the policy must drop (a Notice below its minSeverity). */
+    routes: z.boolean().default(true),
   })
   .refine((i) => (i.alert === undefined) !== (i.file === undefined), { message: 'give the alert inline (alert) or as a file (file), not both' });
 

@@ -1,0 +1,201 @@
+/**
+ * Scoring a drill: the director's record and the world's state against the
+ * scenario's `expect` and `pass`. Key times come from the same code as a
+ * live incident's report (src/timeline/metrics.ts).
+ */
+import { workflowCatalog } from '../../workflows/catalog.ts';
+import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
+import { incidentMetrics } from '../timeline/metrics.ts';
+import type { DirectorResult, DrillWorld } from './director.ts';
+import type { Expectation, Scenario, Threshold, WorldCheck } from './scenario.ts';
+import { scorecardSchemaVersion, type ExpectationOutcome, type Scorecard, type ThresholdOutcome } from './scorecard-types.ts';
+
+export function formatMs(ms: number | null): string {
+  if (ms === null) return 'never';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+  return `${Math.floor(m / 60)}h${m % 60 === 0 ? '' : `${m % 60}m`}`;
+}
+
+function describeCheck(c: WorldCheck): string {
+  const { kind, ...rest } = c;
+  return `${kind} ${Object.values(rest).join('/')}`;
+}
+
+/** Where a step's work ended: its last action event that left the change in force. */
+function stepDoneAt(timeline: readonly TimelineEvent[], step: string): TimelineEvent | undefined {
+  return [...timeline].reverse().find((e) => e.step === step && (e.type === 'action.succeeded' || e.type === 'action.already-done' || e.type === 'check.passed'));
+}
+
+interface Facts {
+  s: Scenario;
+  r: DirectorResult;
+  world: DrillWorld;
+  realCalls: number;
+  residue: string[];
+  kept: string[];
+}
+
+function judge(e: Expectation, f: Facts): ExpectationOutcome {
+  const { r, s } = f;
+  const since = (at: string) => Date.parse(at) - (r.firstAlertMs ?? r.startMs);
+  if ('step' in e && 'notRun' in e) {
+    const started = r.timeline.find((x) => x.step === e.step && x.type === 'action.started');
+    return { text: `${e.step} does not run`, met: started === undefined, detail: started === undefined ? 'no action of the step started' : `it started at +${formatMs(since(started.at))}` };
+  }
+  if ('step' in e) {
+    const done = stepDoneAt(r.timeline, e.step);
+    const text = `${e.step} done${e.within === undefined ? '' : ` within ${formatMs(e.within)} of the first alert`}`;
+    if (done === undefined) {
+      const state = r.status?.steps.find((x) => x.id === e.step)?.status ?? 'unknown step';
+      return { text, met: false, detail: `not done (the step is ${state})` };
+    }
+    const took = since(done.at);
+    return { text, met: e.within === undefined || took <= e.within, detail: `done at +${formatMs(took)}` };
+  }
+  if ('evidenceBeforeFirstChange' in e) {
+    const ev = evidenceFacts(r.timeline);
+    return { text: 'evidence sealed before the first change', met: ev.sealedBeforeFirstChange, detail: `${ev.sealed} items sealed; first change ${ev.firstChangeAt ?? 'never'}` };
+  }
+  if ('evidence' in e) {
+    const names = r.timeline.flatMap((x) => (x.type === 'evidence.sealed' ? [x.data.name] : []));
+    const missing = e.evidence.filter((want) => !names.some((n) => n === want || n.startsWith(want) || n.includes(want)));
+    return { text: `evidence sealed: ${e.evidence.join(', ')}`, met: missing.length === 0, detail: missing.length === 0 ? 'all sealed' : `missing: ${missing.join(', ')}` };
+  }
+  if ('world' in e) {
+    const c = f.world.check(e.world);
+    const text = `${e.negate ? 'not ' : ''}${describeCheck(e.world)} at the end`;
+    return { text, met: e.negate ? !c.ok : c.ok, detail: c.detail };
+  }
+  if ('escalated' in e) {
+    const esc = r.timeline.find((x) => x.type === 'approval.escalated' && x.step === e.escalated);
+    return { text: `${e.escalated} escalated`, met: esc !== undefined, detail: esc === undefined ? 'no escalation' : `escalated at +${formatMs(since(esc.at))}` };
+  }
+  if ('adversaryStoppedBy' in e) {
+    const late = r.adversary.filter((a) => a.succeeded && Date.parse(a.at) - r.startMs > e.adversaryStoppedBy);
+    return {
+      text: `the adversary stopped by +${formatMs(e.adversaryStoppedBy)}`,
+      met: late.length === 0,
+      detail: late.length === 0 ? 'no success after that' : `${late.length} succeeded after it, first: ${late[0]!.name} at ${late[0]!.at}`,
+    };
+  }
+  if ('noRealCalls' in e) {
+    return { text: 'nothing real touched', met: f.realCalls === 0, detail: `${f.realCalls} connection(s) beyond loopback refused` };
+  }
+  // rollbackRestores
+  if (r.rollback === undefined) return { text: 'rollback restores the world', met: false, detail: s.rollback === undefined ? 'the scenario has no rollback' : 'no rollback was requested' };
+  const finished = r.timeline.some((x) => x.type === 'rollback.finished');
+  const left = unkept(f.residue, f.kept);
+  return {
+    text: 'rollback restores the world (except what the policy keeps)',
+    met: finished && left.length === 0,
+    detail: !finished ? `rollback did not finish (${r.rollback.result})` : left.length === 0 ? `restored${f.residue.length > 0 ? `; kept: ${f.residue.join('; ')}` : ''}` : `left behind: ${left.join('; ')}`,
+  };
+}
+
+/** Residue the policy did not keep on purpose (`rollback.keep`: its rollback.kept events name the targets). */
+function unkept(residue: readonly string[], kept: readonly string[]): string[] {
+  return residue.filter((line) => !kept.some((k) => k !== '' && line.includes(k)));
+}
+
+export function evidenceFacts(timeline: readonly TimelineEvent[]): Scorecard['evidence'] {
+  const sealed = timeline.filter((e) => e.type === 'evidence.sealed');
+  const firstChange = timeline.find((e) => e.type === 'action.succeeded');
+  const evidenceStep = sealed[0]?.step;
+  const before = sealed.length > 0 && (firstChange === undefined || sealed.filter((e) => e.step === evidenceStep).every((e) => e.seq < firstChange.seq));
+  return {
+    sealed: sealed.length,
+    names: sealed.map((e) => (e.type === 'evidence.sealed' ? e.data.name : '')),
+    sealedBeforeFirstChange: before,
+    firstChangeAt: firstChange?.at ?? null,
+  };
+}
+
+function compare(value: number | null, t: Threshold): boolean {
+  if (value === null) return false;
+  switch (t.op) {
+    case '<':
+      return value < t.value;
+    case '<=':
+      return value <= t.value;
+    case '>':
+      return value > t.value;
+    case '>=':
+      return value >= t.value;
+    default:
+      return value === t.value;
+  }
+}
+
+export function score(o: {
+  scenario: Scenario;
+  /** The runbook's workflow (its policy's `workflow`), whose catalog entry names the containment steps. */
+  workflow: string;
+  file?: string;
+  result: DirectorResult;
+  world: DrillWorld;
+  realCalls: { count: number; targets: string[] };
+  wallMs: number;
+}): Scorecard {
+  const { scenario: s, result: r, world } = o;
+  const containment = workflowCatalog[o.workflow]?.containment ?? [];
+  const metrics = incidentMetrics(r.timeline, { containmentSteps: containment });
+  const residue = r.rollback === undefined ? [] : world.residue();
+  const kept = r.timeline.flatMap((e) => (e.type === 'rollback.kept' ? [e.data.target ?? ''] : []));
+  const facts: Facts = { s, r, world, realCalls: o.realCalls.count, residue, kept };
+  const expectations: ExpectationOutcome[] = [
+    ...r.unrouted.map((u) => ({ text: 'every inject routes as the scenario says', met: false, detail: u })),
+    ...(r.incidentId === undefined ? [{ text: 'an inject opens the incident', met: false, detail: 'no inject routed to the runbook' }] : []),
+    ...s.expect.map((e) => judge(e, facts)),
+  ];
+  const missed = expectations.filter((e) => !e.met).length;
+  const adversaryAfter = r.adversary.filter((a) => a.afterAlert && a.succeeded).length;
+  const figures: Record<string, number | null> = {
+    timeToFirstContainment: metrics.timeToFirstContainment,
+    timeToFullContainment: metrics.timeToFullContainment,
+    adversaryActionsAfterAlert: adversaryAfter,
+    missedExpectations: missed,
+    realCalls: o.realCalls.count,
+  };
+  const thresholds: ThresholdOutcome[] = Object.entries(s.pass).flatMap(([name, t]) =>
+    t === undefined ? [] : [{ name, threshold: t.text, value: figures[name] ?? null, met: compare(figures[name] ?? null, t) }],
+  );
+  const notices = world.notices();
+  return {
+    schema: scorecardSchemaVersion,
+    drill: true,
+    scenario: { name: s.scenario.name, title: s.scenario.title, runbook: s.scenario.runbook, attack: s.scenario.attack, ...(o.file === undefined ? {} : { file: o.file }) },
+    world: 'simulated',
+    incidentId: r.incidentId ?? '',
+    startedAt: new Date(r.startMs).toISOString(),
+    horizonMs: s.horizon,
+    virtualMs: r.endMs - r.startMs,
+    wallMs: o.wallMs,
+    timeToFirstContainment: metrics.timeToFirstContainment,
+    timeToFullContainment: metrics.timeToFullContainment,
+    adversaryActionsAfterAlert: adversaryAfter,
+    adversary: r.adversary,
+    metrics,
+    evidence: evidenceFacts(r.timeline),
+    rollback:
+      r.rollback === undefined
+        ? null
+        : {
+            requestedAt: new Date(r.rollback.requestedAt).toISOString(),
+            finished: r.timeline.some((e) => e.type === 'rollback.finished'),
+            restored: r.timeline.some((e) => e.type === 'rollback.finished') && unkept(residue, kept).length === 0,
+            residue,
+          },
+    realCalls: o.realCalls.count,
+    realCallTargets: o.realCalls.targets,
+    faultsInjected: world.faultsInjected(),
+    notices: { sent: notices.length, markedDrill: notices.filter((n) => n.incident.drill).length },
+    expectations,
+    missedExpectations: missed,
+    thresholds,
+    pass: thresholds.every((t) => t.met),
+    timeline: r.timeline,
+  };
+}
