@@ -34,7 +34,6 @@ export interface DrillWorld {
   setClock(now: () => number): void;
   attempt(action: AdversaryAction): { succeeded: boolean; detail: string };
   check(c: WorldCheck): { ok: boolean; detail: string };
-  writes(): { at: number; service: string; operation: string; target: string }[];
   residue(): string[];
   notices(): Notice[];
   faultsInjected(): number;
@@ -275,9 +274,10 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         const opened: IncidentInput = { ...withChildPolicies({ ...base, policy: route.policy }, input.policies), incidentId, drill: { scenario: s.scenario.name } };
         const r = await delivery.open({ workflowType: route.policy.workflow, taskQueue, input: opened });
         firstAlertMs ??= nowMs;
-        if (!incidents.has(incidentId)) incidents.set(incidentId, client.workflow.getHandle(incidentId));
+        const known = incidents.has(incidentId);
+        if (!known) incidents.set(incidentId, client.workflow.getHandle(incidentId));
         primary ??= incidentId;
-        if (r.started) say(`${offset(nowMs)} alert (${p.inject.source}) opened drill incident ${incidentId}`);
+        if (r.started || !known) say(`${offset(nowMs)} alert (${p.inject.source}) opened drill incident ${incidentId}`);
       }
     }
   }
@@ -303,7 +303,7 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
       const mood = await settle();
       await observe();
       reactions = reactions.sort((a, b) => a.at - b.at);
-      const candidates = [planned[i]?.at, reactions[0]?.at, ...deadlines.filter((d) => d > nowMs), mood === 'backoff' ? nowMs + 1000 : undefined]
+      const candidates = [planned[i] === undefined ? undefined : startMs + planned[i]!.at, reactions[0]?.at, ...deadlines.filter((d) => d > nowMs), mood === 'backoff' ? nowMs + 1000 : undefined]
         .filter((t): t is number => t !== undefined)
         .map((t) => Math.max(t, startMs));
       const next = Math.min(...candidates, startMs + s.horizon);

@@ -13,6 +13,8 @@ import { score } from './scorecard.ts';
 import type { Scorecard } from './scorecard-types.ts';
 import { createSimulatedWorld } from './world/index.ts';
 
+export { WorldSetupError } from './world/index.ts';
+
 export interface DrillRunOptions {
   loaded: LoadedScenario;
   policy: RunbookPolicy;

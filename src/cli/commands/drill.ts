@@ -62,17 +62,20 @@ Exit codes: 0 the drill passed its thresholds, ${exitDrillFailed} it failed them
 
 Examples:
   firebreak drill run leaked-ci-key
-  firebreak drill run scenarios/release-agent-escape.yaml --json -o before.json --report html
+  firebreak drill run scenarios/role-session-abuse.yaml --json -o before.json --report md
   firebreak drill run leaked-ci-key --policy my-credential-compromise.yaml -o after.json`,
     )
     .action(async (given: string, opts: RunOptions) => {
-      const [{ loadScenario, ScenarioError }, run, setup, tools, report, { RunbookValidationError, formatProblem }] = await Promise.all([
+      const [{ loadScenario, ScenarioError }, run, setup, tools, report, { RunbookValidationError, formatProblem }, runtime, { createLogger }, { getConfig }] = await Promise.all([
         import('../../drills/load.ts'),
         import('../../drills/run.ts'),
         import('../../drills/policies.ts'),
         import('../../sandbox/tools.ts'),
         import('../../drills/report.ts'),
         import('../../runbooks/index.ts'),
+        import('../../worker/runtime.ts'),
+        import('../../log.ts'),
+        import('../../config/index.ts'),
       ]);
       const file = await resolveScenario(given);
       const progress = opts.quiet ? () => undefined : (line: string) => note(line);
@@ -86,9 +89,18 @@ Examples:
         if (e instanceof RunbookValidationError) throw new UserError(`the policy is not valid:\n${e.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
         throw e;
       }
+      // The drill's worker bundles the workflows; the SDK's INFO logs (bundler statistics) are not this command's output.
+      const config = getConfig();
+      runtime.installRuntime(config.FIREBREAK_LOG_LEVEL, createLogger(config));
       const testServerPath = await tools.ensureTemporalTestServer(progress);
       progress(`drill ${loaded.scenario.scenario.name}: runbook ${policies.policy.id}, horizon ${loaded.scenario.horizon / 60_000} min of virtual time`);
-      const card = await run.runDrill({ loaded, ...policies, testServerPath, progress });
+      let card;
+      try {
+        card = await run.runDrill({ loaded, ...policies, testServerPath, progress });
+      } catch (e) {
+        if (e instanceof run.WorldSetupError) throw new UserError(e.message);
+        throw e;
+      }
       if (opts.output !== undefined) await writeFile(opts.output, `${JSON.stringify(card, null, 2)}\n`);
       if (opts.report !== undefined) {
         const target = opts.reportOutput ?? `${card.scenario.name}-drill.${opts.report}`;
