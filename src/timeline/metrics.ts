@@ -133,9 +133,8 @@ function haltedAt(timeline: readonly Event[], gates: readonly GateWait[]): strin
   return candidates.sort((a, b) => Date.parse(a) - Date.parse(b))[0] ?? null;
 }
 
-/** Where one containment step stands, from its events: in force, blocked (failed, denied, open), and when it last finished something. */
+/** Where one containment step stands, from its events: blocked (failed, denied, stopped), actions in flight, and when it last finished something. */
 interface StepStanding {
-  contained: boolean;
   blocked: boolean;
   seen: boolean;
   inFlight: number;
@@ -143,7 +142,7 @@ interface StepStanding {
 }
 
 function standings(timeline: readonly Event[], steps: readonly string[], gates: readonly GateWait[], halt: string | null): Map<string, StepStanding> {
-  const out = new Map<string, StepStanding>(steps.map((s) => [s, { contained: false, blocked: false, seen: false, inFlight: 0, finishedAt: null }]));
+  const out = new Map<string, StepStanding>(steps.map((s) => [s, { blocked: false, seen: false, inFlight: 0, finishedAt: null }]));
   for (const e of timeline) {
     const s = e.step === undefined ? undefined : out.get(e.step);
     if (s === undefined) continue;
@@ -155,7 +154,6 @@ function standings(timeline: readonly Event[], steps: readonly string[], gates: 
       case 'action.succeeded':
       case 'action.already-done':
         s.inFlight -= 1;
-        s.contained = true;
         s.finishedAt = e.at;
         break;
       case 'action.target-gone':
