@@ -119,8 +119,14 @@ export function formatDuration(ms: number): string {
 
 const never = '—';
 
+/** A table's heading and rows, plain text: rendered as Markdown here and as HTML by the drill report. */
+export interface PlainTable {
+  head: string[];
+  rows: string[][];
+}
+
 /** The key times: each moment, when (UTC), and how long after detection; "—" for what never happened. */
-export function renderKeyTimes(m: IncidentMetrics): string[] {
+export function keyTimesTable(m: IncidentMetrics): PlainTable {
   const since = (t: string | null) => (t === null || m.detectedAt === null ? never : `+${formatDuration(Date.parse(t) - Date.parse(m.detectedAt))}`);
   const moments: [string, string | null][] = [
     ['Detected', m.detectedAt],
@@ -129,26 +135,41 @@ export function renderKeyTimes(m: IncidentMetrics): string[] {
     ['Fully contained', m.fullyContainedAt],
     ['Closed', m.closedAt],
   ];
-  return table(['moment', 'time (UTC)', 'since detection'], moments.map(([name, t]) => [name, t ?? never, since(t)]));
+  return { head: ['moment', 'time (UTC)', 'since detection'], rows: moments.map(([name, t]) => [name, t ?? never, since(t)]) };
 }
 
-/** Each approval gate's wait: step, outcome, who decided, when asked, the wait, escalations, timed out; then the total. */
-export function renderGateWaits(m: IncidentMetrics): string[] {
-  const rows = m.gates.map((g) => [
-    g.step,
-    g.outcome ?? 'open',
-    g.decidedBy.length > 0 ? g.decidedBy.join(', ') : g.outcome === null ? never : 'policy',
-    g.requestedAt,
-    g.waitMs === null ? `still waiting (since ${g.requestedAt})` : formatDuration(g.waitMs),
-    String(g.escalations),
-    g.timedOut ? 'yes' : 'no',
-  ]);
+/** Each approval gate's wait: step, outcome, who decided, when asked, the wait, escalations, timed out. */
+export function gateWaitsTable(m: IncidentMetrics): PlainTable {
+  return {
+    head: ['step', 'outcome', 'who', 'requested', 'wait', 'escalations', 'timed out'],
+    rows: m.gates.map((g) => [
+      g.step,
+      g.outcome ?? 'open',
+      g.decidedBy.length > 0 ? g.decidedBy.join(', ') : g.outcome === null ? never : 'policy',
+      g.requestedAt,
+      g.waitMs === null ? `still waiting (since ${g.requestedAt})` : formatDuration(g.waitMs),
+      String(g.escalations),
+      g.timedOut ? 'yes' : 'no',
+    ]),
+  };
+}
+
+/** The total time waiting on approval, in words. */
+export function approvalWaitTotal(m: IncidentMetrics): string {
   const open = m.gates.filter((g) => g.outcome === null).length;
-  return [
-    ...table(['step', 'outcome', 'who', 'requested', 'wait', 'escalations', 'timed out'], rows),
-    '',
-    `Waiting on approval: ${formatDuration(m.waitingOnApprovalMs)} in all, across ${m.gates.length} gate${m.gates.length === 1 ? '' : 's'}${open > 0 ? ` (${open} still open, not counted)` : ''}.`,
-  ];
+  return `Waiting on approval: ${formatDuration(m.waitingOnApprovalMs)} in all, across ${m.gates.length} gate${m.gates.length === 1 ? '' : 's'}${open > 0 ? ` (${open} still open, not counted)` : ''}.`;
+}
+
+/** The key times as a Markdown table. */
+export function renderKeyTimes(m: IncidentMetrics): string[] {
+  const t = keyTimesTable(m);
+  return table(t.head, t.rows);
+}
+
+/** Each approval gate's wait as a Markdown table, then the total. */
+export function renderGateWaits(m: IncidentMetrics): string[] {
+  const t = gateWaitsTable(m);
+  return [...table(t.head, t.rows), '', approvalWaitTotal(m)];
 }
 
 /** The post-incident report. */
