@@ -94,7 +94,9 @@ export function isDrillTimeline(events: readonly TimelineEvent[]): boolean {
   return ofType(events, 'incident.opened')[0]?.data.drill === true;
 }
 
-export const drillBanner = '**DRILL — simulated, nothing real was touched.**';
+/** How every report of a drill incident says so. */
+export const drillNotice = 'DRILL — simulated, nothing real was touched.';
+export const drillBanner = `**${drillNotice}**`;
 
 /** The report's runbook containment steps, from the catalog entry of its workflow; undefined when the workflow is not a known runbook. */
 function containmentOf(r: TimelineReport): readonly string[] | undefined {
