@@ -4,8 +4,8 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { readProblem } from '../text/errno.ts';
 import { formatFieldPath } from '../text/field-path.ts';
-import { defaultMessage, flattenIssues, messageFor } from '../runbooks/issues.ts';
-import { positionOf, type Position } from '../runbooks/positions.ts';
+import { allowedKeys, defaultMessage, flattenIssues, messageFor } from '../runbooks/issues.ts';
+import { keyPosition, positionOf, type Position } from '../runbooks/positions.ts';
 import type { LoadedInject } from './director.ts';
 import { scenarioSchema, type Scenario } from './scenario.ts';
 
@@ -50,12 +50,22 @@ export function parseScenario(text: string, shown: string): Scenario {
   }
   const parsed = scenarioSchema.safeParse(doc.toJS(), { error: defaultMessage, reportInput: true });
   if (parsed.success) return parsed.data;
-  const problems = flattenIssues(parsed.error.issues, []).slice(0, 50).map((issue) => {
-    const p = positionOf(doc, issue.path, at);
+  const problem = (fieldPath: PropertyKey[], message: string, p: Position | object) => {
     const where = 'line' in p ? `${shown}:${p.line}:${p.column}` : shown;
-    const field = formatFieldPath(issue.path);
-    return `${where}: ${field === '' ? '' : `${field}: `}${messageFor(issue)}`;
-  });
+    const field = formatFieldPath(fieldPath);
+    return `${where}: ${field === '' ? '' : `${field}: `}${message}`;
+  };
+  // As the policy loader does: an unknown key is named where it is, with the keys that would be read there.
+  const problems = flattenIssues(parsed.error.issues, [])
+    .flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => {
+            const allowed = allowedKeys(scenarioSchema, issue.path);
+            return problem([...issue.path, key], `unknown key "${key}"${allowed === undefined ? '' : `; expected one of: ${allowed.join(', ')}`}`, keyPosition(doc, issue.path, key, at));
+          })
+        : [problem(issue.path, messageFor(issue), positionOf(doc, issue.path, at))],
+    )
+    .slice(0, 50);
   throw new ScenarioError(problems);
 }
 

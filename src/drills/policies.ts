@@ -5,6 +5,9 @@ import { loadRunbookFile, loadRunbooks, type RunbookPolicy } from '../runbooks/i
 import { repoRoot } from '../sandbox/tools.ts';
 import type { Scenario } from './scenario.ts';
 
+/** The runbooks whose every system the simulated world has (src/drills/world/). */
+export const simulatedWorkflows: readonly string[] = ['credentialCompromise'];
+
 export class DrillSetupError extends Error {
   override name = 'DrillSetupError';
 }
@@ -20,6 +23,11 @@ export async function drillPolicies(o: { scenario: Scenario; runbooksDir?: strin
   }
   if (override !== undefined && override.id !== o.scenario.scenario.runbook) {
     throw new DrillSetupError(`--policy ${o.policyFile} is runbook "${override.id}", but the scenario runs "${o.scenario.scenario.runbook}"`);
+  }
+  if (!simulatedWorkflows.includes(policy.workflow)) {
+    throw new DrillSetupError(
+      `runbook "${policy.id}" runs workflow ${policy.workflow}, which the simulated world cannot serve yet: it simulates AWS IAM, STS and CloudTrail, for ${simulatedWorkflows.join(', ')} (docs/drills.md)`,
+    );
   }
   return { policy, policies: [policy, ...all.filter((p) => p.id !== policy.id)] };
 }

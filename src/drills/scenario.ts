@@ -61,9 +61,11 @@ const aws = z.strictObject({
 
 // The simulated world covers AWS IAM, STS and CloudTrail (the credential-compromise runbook); a
 // simulated Kubernetes and registry for the other two runbooks are not built yet (docs/drills.md).
-const world = z.strictObject({
-  aws: aws.optional(),
-});
+const world = z
+  .strictObject({
+    aws: aws.optional(),
+  })
+  .prefault({});
 
 // ---------- what happens ----------
 

@@ -6,17 +6,14 @@
 import { workflowCatalog } from '../../workflows/catalog.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import { incidentMetrics } from '../timeline/metrics.ts';
+import { formatDuration } from '../timeline/render.ts';
 import type { DirectorResult, DrillWorld } from './director.ts';
 import type { Expectation, Scenario, Threshold, WorldCheck } from './scenario.ts';
 import { scorecardSchemaVersion, type ExpectationOutcome, type Scorecard, type ThresholdOutcome } from './scorecard-types.ts';
 
+/** A scorecard duration as people read it (the post-incident report's format); `never` when it did not happen. */
 export function formatMs(ms: number | null): string {
-  if (ms === null) return 'never';
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  return `${Math.floor(m / 60)}h${m % 60 === 0 ? '' : `${m % 60}m`}`;
+  return ms === null ? 'never' : formatDuration(ms);
 }
 
 function describeCheck(c: WorldCheck): string {

@@ -14,7 +14,7 @@ export function summarise(c: Scorecard): string[] {
     `  real calls               ${c.realCalls}`,
   ];
   for (const g of c.metrics.gates) {
-    lines.push(`  gate ${g.step.padEnd(20)}${g.outcome ?? 'open'} after ${formatMs(g.waitMs)}${g.decidedBy.length > 0 ? ` by ${g.decidedBy.join(', ')}` : ''}${g.escalations > 0 ? `, escalated ${g.escalations}×` : ''}`);
+    lines.push(`  gate ${g.step.padEnd(20)} ${g.outcome ?? 'open'} after ${formatMs(g.waitMs)}${g.decidedBy.length > 0 ? ` by ${g.decidedBy.join(', ')}` : ''}${g.escalations > 0 ? `, escalated ${g.escalations}×` : ''}`);
   }
   if (c.rollback !== null) lines.push(`  rollback                 ${c.rollback.restored ? 'restored the world' : `left: ${c.rollback.residue.join('; ') || '(did not finish)'}`}`);
   for (const e of c.expectations) lines.push(`  ${e.met ? 'met   ' : 'MISSED'} ${e.text}: ${e.detail}`);

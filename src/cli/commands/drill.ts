@@ -89,9 +89,11 @@ Examples:
         if (e instanceof RunbookValidationError) throw new UserError(`the policy is not valid:\n${e.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
         throw e;
       }
-      // The drill's worker bundles the workflows; the SDK's INFO logs (bundler statistics) are not this command's output.
+      // The drill's worker bundles the workflows and runs on the old time-skipping server: the SDK's bundler statistics
+      // and its warning about that server's capabilities are not this command's output, unless asked for with debug.
       const config = getConfig();
-      runtime.installRuntime(config.FIREBREAK_LOG_LEVEL, createLogger(config));
+      const level = config.FIREBREAK_LOG_LEVEL === 'debug' || config.FIREBREAK_LOG_LEVEL === 'trace' ? config.FIREBREAK_LOG_LEVEL : 'error';
+      runtime.installRuntime(level, createLogger(config));
       const testServerPath = await tools.ensureTemporalTestServer(progress);
       progress(`drill ${loaded.scenario.scenario.name}: runbook ${policies.policy.id}, horizon ${loaded.scenario.horizon / 60_000} min of virtual time`);
       let card;
