@@ -91,7 +91,7 @@ export interface DirectorResult {
 type Planned =
   | { at: number; order: number; kind: 'inject'; inject: LoadedInject; index: number }
   | { at: number; order: number; kind: 'adversary'; name: string; action: AdversaryAction }
-  | { at: number; order: number; kind: 'rollback'; reason: string };
+  | { at: number; order: number; kind: 'rollback'; by: string; reason: string };
 
 interface Reaction {
   at: number;
@@ -104,8 +104,6 @@ interface Reaction {
   reason?: string;
 }
 
-const directorActor = 'cli:drill-director';
-
 /** The scenario's fixed events in time order; at the same instant alerts come first, the adversary last. */
 function plan(s: Scenario, injects: LoadedInject[]): Planned[] {
   const out: Planned[] = injects.map((inject, index) => ({ at: inject.at, order: 0, kind: 'inject', inject, index }));
@@ -115,7 +113,7 @@ function plan(s: Scenario, injects: LoadedInject[]): Planned[] {
       if (a.every === undefined) break;
     }
   }
-  if (s.rollback !== undefined) out.push({ at: s.rollback.at, order: 1, kind: 'rollback', reason: s.rollback.reason });
+  if (s.rollback !== undefined) out.push({ at: s.rollback.at, order: 1, kind: 'rollback', by: s.rollback.by, reason: s.rollback.reason });
   return out.sort((a, b) => a.at - b.at || a.order - b.order);
 }
 
@@ -175,8 +173,9 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
       if (d.status.name !== 'RUNNING') continue;
       if (d.raw.pendingWorkflowTask != null) return 'busy';
       for (const a of d.raw.pendingActivities ?? []) {
-        // Scheduled again after a failure: the retry waits on a server timer, which only virtual time moves.
-        if ((a.attempt ?? 1) > 1 && a.state !== 2) backoff = true;
+        // A retry while the worker runs nothing waits on its backoff timer, which only virtual time moves. (The
+        // time-skipping server reports such an activity as started, so its state cannot tell.)
+        if ((a.attempt ?? 1) > 1) backoff = true;
         else return 'busy';
       }
     }
@@ -186,7 +185,7 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
   /** Waits, in real time, until nothing runs at this instant; two calm looks in a row. */
   async function settle(): Promise<'backoff' | 'calm'> {
     let calm = 0;
-    let last: 'backoff' | 'calm' = 'calm';
+    let last: 'backoff' | 'calm';
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       const s = await describeBusy();
@@ -338,12 +337,12 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         } else if (primary !== undefined) {
           let result = 'accepted';
           try {
-            await incidents.get(primary)!.executeUpdate(rollbackUpdate, { args: [{ actor: directorActor, reason: p.reason }] });
+            await incidents.get(primary)!.executeUpdate(rollbackUpdate, { args: [{ actor: p.by, reason: p.reason }] });
           } catch (e) {
             result = `refused: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`;
           }
           rollback = { requestedAt: nowMs, result };
-          say(`${offset(nowMs)} rollback requested (${result})`);
+          say(`${offset(nowMs)} ${p.by} rolls back (${result})`);
         }
         await settle();
       }

@@ -20,11 +20,12 @@ function isLoopback(host: string): boolean {
   return false;
 }
 
-type Connect = typeof net.Socket.prototype.connect;
+type Connect = (this: net.Socket, ...args: unknown[]) => net.Socket;
 
 /** Installs the guard on every socket of this process until released. */
 export function guardNetwork(): NetworkGuard {
-  const original: Connect = net.Socket.prototype.connect;
+  // Read off the prototype, not called: it is put back unchanged on release.
+  const original = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'connect')!.value as Connect;
   const targets: string[] = [];
   let count = 0;
   const guarded = function (this: net.Socket, ...args: unknown[]) {
@@ -42,9 +43,9 @@ export function guardNetwork(): NetworkGuard {
         return this;
       }
     }
-    return (original as (...a: unknown[]) => net.Socket).apply(this, args);
+    return original.apply(this, args);
   };
-  net.Socket.prototype.connect = guarded as unknown as Connect;
+  net.Socket.prototype.connect = guarded;
   return {
     refused: () => ({ count, targets: [...targets] }),
     release: () => {

@@ -104,7 +104,9 @@ function reportDoc(sc: Scorecard): ReportDoc {
             ? [{ p: ['No rollback in this drill.'] }]
             : [
                 { p: [`Requested ${sc.rollback.requestedAt}; finished: ${yesNo(sc.rollback.finished)}; world restored: ${yesNo(sc.rollback.restored)}.`] },
-                ...(sc.rollback.residue.length === 0 ? [{ p: ['Nothing left behind.'] }] : [{ p: ['Left behind:'] }, { list: sc.rollback.residue }]),
+                ...(sc.rollback.residue.length === 0 ? [{ p: ['Nothing left behind that should have been undone.'] }] : [{ p: ['Left behind:'] }, { list: sc.rollback.residue }]),
+                // Scorecards written before leftOnPurpose existed lack it.
+                ...((sc.rollback.leftOnPurpose ?? []).length === 0 ? [] : [{ p: ['Left on purpose (cannot or may not be undone):'] }, { list: sc.rollback.leftOnPurpose }]),
               ],
       },
       {

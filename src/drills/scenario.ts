@@ -188,8 +188,15 @@ export const scenarioSchema = z
     injects: z.array(inject).min(1),
     responders: z.array(responder).default([]),
     faults: z.array(fault).default([]),
-    /** Roll the incident back at this time (by cli:drill-director) and score the world it leaves. */
-    rollback: z.strictObject({ at: offset, reason: z.string().default('drill: rollback rehearsal') }).optional(),
+    /** Roll the incident back at this time and score the world it leaves. */
+    rollback: z
+      .strictObject({
+        at: offset,
+        /** Who asks: the policy lets only the incident's requester or an approver roll back. */
+        by: principal,
+        reason: z.string().default('drill: rollback rehearsal'),
+      })
+      .optional(),
     expect: z.array(expectation).default([]),
     pass: z
       .strictObject({

@@ -3,6 +3,7 @@
  * scenario's `expect` and `pass`. Key times come from the same code as a
  * live incident's report (src/timeline/metrics.ts).
  */
+import { engineFailure } from '../../domain/failures.ts';
 import { workflowCatalog } from '../../workflows/catalog.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import { incidentMetrics } from '../timeline/metrics.ts';
@@ -32,7 +33,7 @@ interface Facts {
   world: DrillWorld;
   realCalls: number;
   residue: string[];
-  kept: string[];
+  excused: Map<string, string>;
 }
 
 function judge(e: Expectation, f: Facts): ExpectationOutcome {
@@ -84,17 +85,49 @@ function judge(e: Expectation, f: Facts): ExpectationOutcome {
   // rollbackRestores
   if (r.rollback === undefined) return { text: 'rollback restores the world', met: false, detail: s.rollback === undefined ? 'the scenario has no rollback' : 'no rollback was requested' };
   const finished = r.timeline.some((x) => x.type === 'rollback.finished');
-  const left = unkept(f.residue, f.kept);
+  const { left, kept } = splitResidue(f.residue, f.excused);
   return {
-    text: 'rollback restores the world (except what the policy keeps)',
+    text: 'rollback restores the world (except what cannot or may not be undone)',
     met: finished && left.length === 0,
-    detail: !finished ? `rollback did not finish (${r.rollback.result})` : left.length === 0 ? `restored${f.residue.length > 0 ? `; kept: ${f.residue.join('; ')}` : ''}` : `left behind: ${left.join('; ')}`,
+    detail: !finished ? `rollback did not finish (${r.rollback.result})` : left.length === 0 ? `restored${kept.length > 0 ? `; left on purpose: ${kept.join('; ')}` : ''}` : `left behind: ${left.join('; ')}`,
   };
 }
 
-/** Residue the policy did not keep on purpose (`rollback.keep`: its rollback.kept events name the targets). */
-function unkept(residue: readonly string[], kept: readonly string[]): string[] {
-  return residue.filter((line) => !kept.some((k) => k !== '' && line.includes(k)));
+/**
+ * Targets whose residue a rollback may leave, and why: the policy keeps the
+ * change (rollback.keep), the action has no undo (a deleted password), or
+ * the undo was refused as unsafe for now (a session revocation younger than
+ * the sessions it cut). Judged per target, as the timeline names them.
+ */
+function excusedTargets(timeline: readonly TimelineEvent[]): Map<string, string> {
+  const why = new Map<string, string[]>();
+  const add = (target: string, reason: string) => why.set(target, [...(why.get(target) ?? []), reason]);
+  const requested = timeline.find((e) => e.type === 'rollback.requested');
+  if (requested === undefined) return new Map();
+  const undone = new Set<string>();
+  for (const e of timeline) {
+    if (e.seq < requested.seq) continue;
+    if (e.type === 'rollback.kept' && e.data.target !== undefined) add(e.data.target, `kept by the policy: ${e.data.why}`);
+    if (e.type === 'rollback.failed' && e.data.target !== undefined && e.data.errorType === engineFailure.rollbackUnsafe) add(e.data.target, `not safe to undo yet: ${e.data.action}`);
+    if (e.type === 'rollback.compensated' || e.type === 'rollback.failed' || e.type === 'rollback.kept') undone.add(`${e.step ?? ''}|${e.data.target ?? ''}`);
+  }
+  for (const e of timeline) {
+    if (e.seq > requested.seq || e.type !== 'action.succeeded' || e.data.target === undefined) continue;
+    if (!undone.has(`${e.step ?? ''}|${e.data.target}`)) add(e.data.target, `no undo: ${e.data.action}`);
+  }
+  return new Map([...why].map(([target, reasons]) => [target, reasons.join('; ')]));
+}
+
+/** Residue lines start with their target (`iam-user:ci-deployer: …`). */
+function splitResidue(residue: readonly string[], excused: ReadonlyMap<string, string>): { left: string[]; kept: string[] } {
+  const left: string[] = [];
+  const kept: string[] = [];
+  for (const line of residue) {
+    const why = [...excused].find(([target]) => line.startsWith(`${target}: `))?.[1];
+    if (why === undefined) left.push(line);
+    else kept.push(`${line} (${why})`);
+  }
+  return { left, kept };
 }
 
 export function evidenceFacts(timeline: readonly TimelineEvent[]): Scorecard['evidence'] {
@@ -140,8 +173,9 @@ export function score(o: {
   const containment = workflowCatalog[o.workflow]?.containment ?? [];
   const metrics = incidentMetrics(r.timeline, { containmentSteps: containment });
   const residue = r.rollback === undefined ? [] : world.residue();
-  const kept = r.timeline.flatMap((e) => (e.type === 'rollback.kept' ? [e.data.target ?? ''] : []));
-  const facts: Facts = { s, r, world, realCalls: o.realCalls.count, residue, kept };
+  const excused = excusedTargets(r.timeline);
+  const facts: Facts = { s, r, world, realCalls: o.realCalls.count, residue, excused };
+  const split = splitResidue(residue, excused);
   const expectations: ExpectationOutcome[] = [
     ...r.unrouted.map((u) => ({ text: 'every inject routes as the scenario says', met: false, detail: u })),
     ...(r.incidentId === undefined ? [{ text: 'an inject opens the incident', met: false, detail: 'no inject routed to the runbook' }] : []),
@@ -182,8 +216,9 @@ export function score(o: {
         : {
             requestedAt: new Date(r.rollback.requestedAt).toISOString(),
             finished: r.timeline.some((e) => e.type === 'rollback.finished'),
-            restored: r.timeline.some((e) => e.type === 'rollback.finished') && unkept(residue, kept).length === 0,
-            residue,
+            restored: r.timeline.some((e) => e.type === 'rollback.finished') && split.left.length === 0,
+            residue: split.left,
+            leftOnPurpose: split.kept,
           },
     realCalls: o.realCalls.count,
     realCallTargets: o.realCalls.targets,

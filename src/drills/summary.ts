@@ -16,7 +16,10 @@ export function summarise(c: Scorecard): string[] {
   for (const g of c.metrics.gates) {
     lines.push(`  gate ${g.step.padEnd(20)} ${g.outcome ?? 'open'} after ${formatMs(g.waitMs)}${g.decidedBy.length > 0 ? ` by ${g.decidedBy.join(', ')}` : ''}${g.escalations > 0 ? `, escalated ${g.escalations}×` : ''}`);
   }
-  if (c.rollback !== null) lines.push(`  rollback                 ${c.rollback.restored ? 'restored the world' : `left: ${c.rollback.residue.join('; ') || '(did not finish)'}`}`);
+  if (c.rollback !== null) {
+    lines.push(`  rollback                 ${c.rollback.restored ? 'restored the world' : `left: ${c.rollback.residue.join('; ') || '(did not finish)'}`}`);
+    for (const line of c.rollback.leftOnPurpose) lines.push(`    on purpose             ${line}`);
+  }
   for (const e of c.expectations) lines.push(`  ${e.met ? 'met   ' : 'MISSED'} ${e.text}: ${e.detail}`);
   for (const t of c.thresholds) lines.push(`  ${t.met ? 'ok    ' : 'FAILED'} ${t.name} ${t.threshold} (was ${t.name.startsWith('time') ? formatMs(t.value) : String(t.value ?? 'never')})`);
   return lines;

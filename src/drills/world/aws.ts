@@ -491,8 +491,8 @@ export class SimulatedAws {
       }
       for (const [id, status] of then.keys) {
         const k = now.keys.get(id);
-        if (k === undefined) out.push(`access-key:${id} (${target}): deleted`);
-        else if (k.status !== status) out.push(`access-key:${id} (${target}): ${k.status}, was ${status}`);
+        if (k === undefined) out.push(`access-key:${id}: deleted (${target})`);
+        else if (k.status !== status) out.push(`access-key:${id}: ${k.status}, was ${status} (${target})`);
       }
       if (then.loginProfile && now.loginProfile === undefined) out.push(`${target}: login profile deleted`);
       holder(target, then, now);

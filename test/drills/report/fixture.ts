@@ -93,7 +93,7 @@ export function failingCard(): Scorecard {
       ...card.adversary.slice(0, 2),
       { at: at(1500), name: 'creates a backdoor access key', kind: 'iam:create-access-key', succeeded: true, afterAlert: true, detail: 'created AKIADRILLBACKDOOR002' },
     ],
-    rollback: { requestedAt: at(5400), finished: true, restored: false, residue: ['access key AKIADRILLBACKDOOR002 of ci-deployer exists (not in the pre-incident world)'] },
+    rollback: { requestedAt: at(5400), finished: true, restored: false, residue: ['access-key:AKIADRILLBACKDOOR002: Active, was Inactive (iam-user:ci-deployer)'], leftOnPurpose: ['iam-user:ci-deployer: login profile deleted (no undo (delete login profile (console password)))'] },
     expectations: [
       ...card.expectations.slice(0, 3),
       { text: 'the adversary stopped by +5m', met: false, detail: '1 succeeded after it, first: creates a backdoor access key at ' + at(1500) },
