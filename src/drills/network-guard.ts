@@ -28,7 +28,9 @@ export function guardNetwork(): NetworkGuard {
   const original = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'connect')!.value as Connect;
   const targets: string[] = [];
   let count = 0;
-  const guarded = function (this: net.Socket, ...args: unknown[]) {
+  const guarded = function (this: net.Socket, ...given: unknown[]) {
+    // net.connect and http's agents pass their arguments normalised: one array of [options, callback].
+    const args = given.length === 1 && Array.isArray(given[0]) ? (given[0] as unknown[]) : given;
     const first = args[0];
     // A path (Unix socket, the test server's own pipes) never leaves the machine.
     const options = typeof first === 'object' && first !== null && !Array.isArray(first) ? (first as { host?: string; port?: number; path?: string }) : undefined;
@@ -43,7 +45,7 @@ export function guardNetwork(): NetworkGuard {
         return this;
       }
     }
-    return original.apply(this, args);
+    return original.apply(this, given);
   };
   net.Socket.prototype.connect = guarded;
   return {

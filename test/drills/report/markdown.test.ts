@@ -80,7 +80,8 @@ describe('the drill after-action report (Markdown)', () => {
     expect(section(renderScorecardMarkdown(passingCard()), '## Rollback')).toContain('No rollback in this drill.');
     const rollback = section(renderScorecardMarkdown(failingCard()), '## Rollback');
     expect(rollback).toContain(`Requested ${at(5400)}; finished: yes; world restored: no.`);
-    expect(rollback).toContain('- access key AKIADRILLBACKDOOR002 of ci-deployer exists (not in the pre-incident world)');
+    expect(rollback).toContain('- access-key:AKIADRILLBACKDOOR002: Active, was Inactive (iam-user:ci-deployer)');
+    expect(rollback).toContain('Left on purpose (cannot or may not be undone):\n\n- iam-user:ci-deployer: login profile deleted');
   });
 
   it('reports real calls with their targets, faults injected and notices marked as a drill', () => {
