@@ -173,9 +173,9 @@ export default tseslint.config(
   },
   {
     // One composition root (src/wiring/): it builds every SDK client once; activities and adapters receive them.
-    // The sandbox builds its own, for the simulated world it seeds.
+    // The sandbox builds its own, for the simulated world it seeds; so does a drill's world, whose clients answer from memory.
     files: ['src/**/*.ts', 'activities/**/*.ts'],
-    ignores: ['src/wiring/**', 'src/sandbox/**'],
+    ignores: ['src/wiring/**', 'src/sandbox/**', 'src/drills/world/**'],
     rules: { 'no-restricted-syntax': ['error', ...sdkClientConstruction] },
   },
   {

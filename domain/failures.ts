@@ -105,6 +105,11 @@ export const supplyChainFailure = {
   sourceUnavailable: 'SbomSourceUnavailable',
 } as const;
 
+export const drillFailure = {
+  /** A drill's activity reached a real worker: refused, never run (domain/drills.ts). */
+  refusedByRealWorker: 'DrillRefusedByRealWorker',
+} as const;
+
 /** A failure and its causes, outermost first (bounded: a cause chain is never this deep). */
 function* causesOf(e: unknown): Generator<{ type?: unknown }> {
   for (let current: unknown = e, depth = 0; typeof current === 'object' && current !== null && depth < 16; depth += 1) {

@@ -5,6 +5,7 @@ import { ToolInstallError } from '../sandbox/tools.ts';
 import { StartupError } from '../startup.ts';
 import { TemporalUnreachableError } from '../wiring/temporal.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerDrill } from './commands/drill.ts';
 import { registerEvidence } from './commands/evidence.ts';
 import { registerIncidents } from './commands/incidents.ts';
 import { registerIntake } from './commands/intake.ts';
@@ -26,6 +27,7 @@ const commands: ((program: Command) => void)[] = [
   registerEvidence,
   registerIntake,
   registerSbom,
+  registerDrill,
 ];
 
 function buildProgram(): Command {

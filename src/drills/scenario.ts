@@ -13,7 +13,8 @@ export const scenarioSchemaVersion = 1;
 
 /** An offset from the scenario's start, e.g. `90s`, `15m`, `2h`, to milliseconds. */
 const offset = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
+  // A duration, or the start itself (policies' durations are never zero, offsets may be).
+  const ms = /^0+(ms|s|m|h|d)?$/.test(text) ? 0 : parseDuration(text);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `expected a time such as "0s", "90s", "15m" or "2h"; got ${JSON.stringify(text)}` });
     return z.NEVER;
@@ -22,61 +23,9 @@ const offset = z.string().transform((text, ctx) => {
 });
 
 const name = z.string().min(1).max(253);
-const labels = z.record(z.string(), z.string()).default({});
 const principal = z.string().regex(/^(slack|cli):[A-Za-z0-9._@-]+$/, 'expected a principal such as slack:U0ALICE or cli:alice');
 
 // ---------- world ----------
-
-const container = z.strictObject({
-  name,
-  image: z.string().min(1),
-  /** As the kubelet reports it (`docker-pullable://repo@sha256:…`, `repo@sha256:…` or a config id); default: the image. */
-  imageID: z.string().optional(),
-});
-
-const pod = z.strictObject({
-  namespace: name,
-  name,
-  node: name.optional(),
-  labels,
-  serviceAccount: name.default('default'),
-  /** The controller that owns the pod, e.g. `{ kind: ReplicaSet, name: web-7d4f9 }`. */
-  owner: z.strictObject({ kind: z.enum(['ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController']), name }).optional(),
-  containers: z.array(container).min(1),
-  phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed']).default('Running'),
-});
-
-const workload = z.strictObject({
-  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']),
-  namespace: name,
-  name,
-  replicas: z.number().int().min(0).default(1),
-  labels,
-  containers: z.array(container.omit({ imageID: true })).min(1),
-});
-
-const kubernetes = z.strictObject({
-  /** The cluster's name as targets and correlation keys carry it. */
-  cluster: name.default('drill'),
-  namespaces: z.array(z.strictObject({ name, labels })).default([]),
-  nodes: z.array(z.strictObject({ name, labels, unschedulable: z.boolean().default(false) })).default([]),
-  serviceAccounts: z
-    .array(z.strictObject({ namespace: name, name, annotations: z.record(z.string(), z.string()).default({}) }))
-    .default([]),
-  roleBindings: z
-    .array(
-      z.strictObject({
-        namespace: name.optional(),
-        name,
-        role: z.strictObject({ kind: z.enum(['Role', 'ClusterRole']), name }),
-        subjects: z.array(z.strictObject({ kind: z.enum(['ServiceAccount', 'User', 'Group']), name, namespace: name.optional() })),
-      }),
-    )
-    .default([]),
-  services: z.array(z.strictObject({ namespace: name, name, selector: labels })).default([]),
-  pods: z.array(pod).default([]),
-  workloads: z.array(workload).default([]),
-});
 
 const accessKey = z.strictObject({
   id: z.string().regex(/^(AKIA|ASIA)[A-Z0-9]{12,124}$/, 'expected an access key id such as AKIAIOSFODNN7EXAMPLE'),
@@ -110,10 +59,13 @@ const aws = z.strictObject({
   cloudtrail: z.strictObject({ events: z.array(z.record(z.string(), z.unknown())).default([]), file: z.string().optional() }).prefault({}),
 });
 
-const world = z.strictObject({
-  kubernetes: kubernetes.optional(),
-  aws: aws.optional(),
-});
+// The simulated world covers AWS IAM, STS and CloudTrail (the credential-compromise runbook); a
+// simulated Kubernetes and registry for the other two runbooks are not built yet (docs/drills.md).
+const world = z
+  .strictObject({
+    aws: aws.optional(),
+  })
+  .prefault({});
 
 // ---------- what happens ----------
 
@@ -127,10 +79,6 @@ const adversaryAction = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sts:use-role-session'), role: name }),
   /** Signs in to the console as the user: stopped once the login profile is deleted. */
   z.strictObject({ kind: z.literal('iam:console-login'), user: name }),
-  /** Runs a command in the pod and reaches the network: stopped once the pod is quarantined (deny-all policy selects it). */
-  z.strictObject({ kind: z.literal('pod:exec'), namespace: name, pod: name }),
-  /** Gets a workload scheduled on the node: stopped once the node is cordoned. */
-  z.strictObject({ kind: z.literal('node:schedule'), node: name }),
 ]);
 
 const adversaryStep = z.strictObject({
@@ -152,6 +100,8 @@ const inject = z
     /** Repeat the alert this many times, `every` apart (an alert storm). */
     repeat: z.number().int().min(1).max(100_000).default(1),
     every: offset.optional(),
+    /** Whether intake should route it to the drill's runbook; false for an alert the policy must drop (a Notice below its minSeverity). */
+    routes: z.boolean().default(true),
   })
   .refine((i) => (i.alert === undefined) !== (i.file === undefined), { message: 'give the alert inline (alert) or as a file (file), not both' });
 
@@ -175,8 +125,8 @@ const responder = z.strictObject({
 });
 
 const fault = z.strictObject({
-  /** The API: an AWS service (iam, sts, cloudtrail) and operation, or Kubernetes (`kubernetes`, operation `<verb> <resource>`, e.g. `patch pods`). */
-  service: z.enum(['iam', 'sts', 'cloudtrail', 'kubernetes', 'evidence', 'slack']),
+  /** The API: an AWS service (iam, sts, cloudtrail) and its operation (e.g. `UpdateAccessKey`, or `*`). */
+  service: z.enum(['iam', 'sts', 'cloudtrail']),
   operation: z.string().min(1),
   error: z.enum(['throttled', 'unavailable', 'denied']),
   /** The share of calls that fail inside the window (seeded: a run is reproducible). */
@@ -189,9 +139,6 @@ const worldCheck = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('access-keys-inactive'), user: name }),
   z.strictObject({ kind: z.literal('login-profile-deleted'), user: name }),
   z.strictObject({ kind: z.literal('role-sessions-revoked'), role: name }),
-  z.strictObject({ kind: z.literal('pod-quarantined'), namespace: name, pod: name }),
-  z.strictObject({ kind: z.literal('node-cordoned'), node: name }),
-  z.strictObject({ kind: z.literal('pod-exists'), namespace: name, pod: name }),
 ]);
 
 const expectation = z.union([
@@ -241,8 +188,15 @@ export const scenarioSchema = z
     injects: z.array(inject).min(1),
     responders: z.array(responder).default([]),
     faults: z.array(fault).default([]),
-    /** Roll the incident back at this time (by cli:drill-director) and score the world it leaves. */
-    rollback: z.strictObject({ at: offset, reason: z.string().default('drill: rollback rehearsal') }).optional(),
+    /** Roll the incident back at this time and score the world it leaves. */
+    rollback: z
+      .strictObject({
+        at: offset,
+        /** Who asks: the policy lets only the incident's requester or an approver roll back. */
+        by: principal,
+        reason: z.string().default('drill: rollback rehearsal'),
+      })
+      .optional(),
     expect: z.array(expectation).default([]),
     pass: z
       .strictObject({

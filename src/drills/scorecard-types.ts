@@ -55,7 +55,16 @@ export interface Scorecard {
   /** Key times and gate waits, computed by the same code as a live incident's report. */
   metrics: IncidentMetrics;
   evidence: { sealed: number; names: string[]; sealedBeforeFirstChange: boolean; firstChangeAt: string | null };
-  rollback: { requestedAt: string; finished: boolean; restored: boolean; residue: string[] } | null;
+  rollback: {
+    requestedAt: string;
+    finished: boolean;
+    /** Finished, and nothing left behind but what `leftOnPurpose` lists. */
+    restored: boolean;
+    /** What differs from the world before the runbook's first change and should not. */
+    residue: string[];
+    /** What differs on purpose, with why: kept by the policy, no undo, or not safe to undo yet. */
+    leftOnPurpose: string[];
+  } | null;
   /** Connections the drill process tried to open to anything but loopback (must be 0). */
   realCalls: number;
   realCallTargets: string[];

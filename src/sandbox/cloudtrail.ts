@@ -61,7 +61,7 @@ const lookupRequest = z
   })
   .strict();
 
-interface StoredEvent {
+export interface StoredEvent {
   id: string;
   time: number;
   record: CloudTrailRecord;
@@ -91,7 +91,7 @@ export interface CloudTrailServer {
 }
 
 /** The CloudTrail "Username" of a record: the IAM user, or the session name of an assumed role. */
-function usernameOf(r: CloudTrailRecord): string | undefined {
+export function usernameOf(r: CloudTrailRecord): string | undefined {
   const u = r.userIdentity;
   if (u.userName !== undefined) return u.userName;
   if (u.type === 'AssumedRole' && u.arn !== undefined) return u.arn.split('/').at(-1);
@@ -99,7 +99,7 @@ function usernameOf(r: CloudTrailRecord): string | undefined {
 }
 
 /** LookupEvents' resource list, from the request parameters of the IAM calls Firebreak looks at. */
-function resourcesOf(r: CloudTrailRecord): { ResourceType?: string; ResourceName?: string }[] {
+export function resourcesOf(r: CloudTrailRecord): { ResourceType?: string; ResourceName?: string }[] {
   const p = r.requestParameters ?? {};
   const out: { ResourceType: string; ResourceName: string }[] = [];
   const add = (type: string, v: unknown) => {
@@ -246,7 +246,7 @@ export async function startCloudTrailServer(opts: { port?: number; host?: string
   };
 }
 
-function matchesAttribute(e: StoredEvent, a: { AttributeKey: string; AttributeValue: string } | undefined): boolean {
+export function matchesAttribute(e: StoredEvent, a: { AttributeKey: string; AttributeValue: string } | undefined): boolean {
   if (a === undefined) return true;
   const v = a.AttributeValue;
   switch (a.AttributeKey) {

@@ -319,6 +319,18 @@ async function installRegistry(root: string, progress: Progress): Promise<void> 
   });
 }
 
+/** The time-skipping test server only (drills need nothing else): installs the Python tools when missing. */
+export async function ensureTemporalTestServer(progress: Progress = (l) => console.error(l)): Promise<string> {
+  const paths = toolPaths();
+  if (!isComplete(join(paths.root, pythonKey()))) {
+    const problem = missingPrerequisite(python3);
+    if (problem !== undefined) throw new ToolInstallError(`Cannot install the Temporal test server into ${paths.root}: ${problem}`);
+    await mkdir(paths.root, { recursive: true });
+    await installPython(paths.root, progress);
+  }
+  return paths.temporalTestServer;
+}
+
 /** Installs every tool that is missing and returns their paths. */
 export async function ensureTools(progress: Progress = (l) => console.error(l)): Promise<ToolPaths> {
   const paths = toolPaths();

@@ -1,5 +1,7 @@
+import { workflowCatalog } from '../../workflows/catalog.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import { printable, printableJson } from '../text/terminal.ts';
+import { incidentMetrics, type IncidentMetrics } from './metrics.ts';
 import { describeFailure } from './outcome.ts';
 import type { TimelineReport } from './report.ts';
 
@@ -71,12 +73,13 @@ export function describeEvent(e: TimelineEvent): string {
   }
 }
 
-/** Escapes text for a Markdown table cell. */
-function cell(text: string): string {
+/** Escapes text for a Markdown table cell (or one line of a list): alert text and names are attacker-chosen. */
+export function cell(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;');
 }
 
-function table(head: string[], rows: string[][]): string[] {
+/** A Markdown table, every cell escaped; `_None._` when there are no rows. */
+export function table(head: string[], rows: string[][]): string[] {
   if (rows.length === 0) return ['_None._'];
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
 }
@@ -86,9 +89,96 @@ function alertCount(r: TimelineReport): number {
   return r.status?.counts.alerts ?? ofType(r.events, 'alert.repeated').at(-1)?.data.count ?? 1;
 }
 
+/** A drill's incident: its opening says so. */
+export function isDrillTimeline(events: readonly TimelineEvent[]): boolean {
+  return ofType(events, 'incident.opened')[0]?.data.drill === true;
+}
+
+/** How every report of a drill incident says so. */
+export const drillNotice = 'DRILL — simulated, nothing real was touched.';
+export const drillBanner = `**${drillNotice}**`;
+
+/** The report's runbook containment steps, from the catalog entry of its workflow; undefined when the workflow is not a known runbook. */
+function containmentOf(r: TimelineReport): readonly string[] | undefined {
+  return r.workflow === undefined ? undefined : workflowCatalog[r.workflow]?.containment;
+}
+
+/** The incident's key times and gate waits, with its runbook's containment steps. */
+export function reportMetrics(r: TimelineReport): IncidentMetrics {
+  return incidentMetrics(r.events, { containmentSteps: containmentOf(r) ?? [] });
+}
+
+/** A duration as a person reads it: `0s`, `850ms`, `42s`, `4m10s`, `2h05m`. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const total = Math.round(ms / 1000);
+  if (total < 60) return `${total}s`;
+  const m = Math.floor(total / 60);
+  if (m < 60) return `${m}m${String(total % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+const never = '—';
+
+/** A table's heading and rows, plain text: rendered as Markdown here and as HTML by the drill report. */
+export interface PlainTable {
+  head: string[];
+  rows: string[][];
+}
+
+/** The key times: each moment, when (UTC), and how long after detection; "—" for what never happened. */
+export function keyTimesTable(m: IncidentMetrics): PlainTable {
+  const since = (t: string | null) => (t === null || m.detectedAt === null ? never : `+${formatDuration(Date.parse(t) - Date.parse(m.detectedAt))}`);
+  const moments: [string, string | null][] = [
+    ['Detected', m.detectedAt],
+    ['Acknowledged', m.acknowledgedAt],
+    ['First contained', m.firstContainedAt],
+    ['Fully contained', m.fullyContainedAt],
+    ['Closed', m.closedAt],
+  ];
+  return { head: ['moment', 'time (UTC)', 'since detection'], rows: moments.map(([name, t]) => [name, t ?? never, since(t)]) };
+}
+
+/** Each approval gate's wait: step, outcome, who decided, when asked, the wait, escalations, timed out. */
+export function gateWaitsTable(m: IncidentMetrics): PlainTable {
+  return {
+    head: ['step', 'outcome', 'who', 'requested', 'wait', 'escalations', 'timed out'],
+    rows: m.gates.map((g) => [
+      g.step,
+      g.outcome ?? 'open',
+      g.decidedBy.length > 0 ? g.decidedBy.join(', ') : g.outcome === null ? never : 'policy',
+      g.requestedAt,
+      g.waitMs === null ? `still waiting (since ${g.requestedAt})` : formatDuration(g.waitMs),
+      String(g.escalations),
+      g.timedOut ? 'yes' : 'no',
+    ]),
+  };
+}
+
+/** The total time waiting on approval, in words. */
+export function approvalWaitTotal(m: IncidentMetrics): string {
+  const open = m.gates.filter((g) => g.outcome === null).length;
+  return `Waiting on approval: ${formatDuration(m.waitingOnApprovalMs)} in all, across ${m.gates.length} gate${m.gates.length === 1 ? '' : 's'}${open > 0 ? ` (${open} still open, not counted)` : ''}.`;
+}
+
+/** The key times as a Markdown table. */
+export function renderKeyTimes(m: IncidentMetrics): string[] {
+  const t = keyTimesTable(m);
+  return table(t.head, t.rows);
+}
+
+/** Each approval gate's wait as a Markdown table, then the total. */
+export function renderGateWaits(m: IncidentMetrics): string[] {
+  const t = gateWaitsTable(m);
+  return [...table(t.head, t.rows), '', approvalWaitTotal(m)];
+}
+
 /** The post-incident report. */
 export function renderMarkdown(r: TimelineReport): string {
   const ev = r.events;
+  const metrics = reportMetrics(r);
+  const containment = containmentOf(r);
   const opened = ofType(ev, 'incident.opened')[0];
   const alert = ofType(ev, 'alert.received')[0];
   const closed = ofType(ev, 'incident.closed')[0];
@@ -108,6 +198,7 @@ export function renderMarkdown(r: TimelineReport): string {
   else if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
 
   const lines = [
+    ...(isDrillTimeline(ev) ? [drillBanner, ''] : []),
     `# Incident report: ${r.status?.runbook.title ?? opened?.data.runbook ?? r.incidentId}`,
     '',
     `- **Incident:** \`${r.incidentId}\``,
@@ -122,6 +213,17 @@ export function renderMarkdown(r: TimelineReport): string {
     '',
     alert ? cell(`${alert.data.severity.toUpperCase()} alert from ${alert.data.source}: ${alert.data.summary}`) : '_No alert recorded._',
     `Alerts: ${alertCount(r)}; evidence items: ${ofType(ev, 'evidence.sealed').length}; actions: ${ofType(ev, 'action.started').length} (${ofType(ev, 'action.failed').length} failed).`,
+    '',
+    '## Key times',
+    '',
+    ...renderKeyTimes(metrics),
+    ...(containment === undefined
+      ? ['', cell(`Containment times are not known: workflow ${r.workflow ?? '(not recorded)'} is not a runbook in the catalog, so its containment steps are not known.`)]
+      : []),
+    '',
+    '### Waiting on approval',
+    '',
+    ...renderGateWaits(metrics),
     '',
     '## Impact and targets',
     '',
@@ -156,9 +258,9 @@ export function renderMarkdown(r: TimelineReport): string {
   return printable(lines.join('\n'));
 }
 
-/** JSON: the report itself, schema `firebreak.timeline/v1`, documented in docs/timeline-json.md. */
+/** JSON: the report itself with its drill flag and key times, schema `firebreak.timeline/v1`, documented in docs/timeline-json.md. */
 export function renderJson(r: TimelineReport): string {
-  return `${printableJson(r)}\n`;
+  return `${printableJson({ ...r, drill: isDrillTimeline(r.events), metrics: reportMetrics(r) })}\n`;
 }
 
 function csvField(v: string): string {
@@ -167,11 +269,12 @@ function csvField(v: string): string {
   return `"${safe.replace(/"/g, '""')}"`;
 }
 
-/** CSV: one row per event: seq, id, time, type, step, actor, description, data (JSON). */
+/** CSV: one row per event: seq, id, time, type, step, actor, description, data (JSON), drill (the incident is a drill: true/false). */
 export function renderCsv(r: TimelineReport): string {
-  const rows = [['seq', 'id', 'time', 'type', 'step', 'actor', 'description', 'data']];
+  const drill = String(isDrillTimeline(r.events));
+  const rows = [['seq', 'id', 'time', 'type', 'step', 'actor', 'description', 'data', 'drill']];
   for (const e of r.events) {
-    rows.push([String(e.seq), e.id, e.at, e.type, e.step ?? '', e.actor ?? '', describeEvent(e), JSON.stringify(e.data)]);
+    rows.push([String(e.seq), e.id, e.at, e.type, e.step ?? '', e.actor ?? '', describeEvent(e), JSON.stringify(e.data), drill]);
   }
   return `${rows.map((row) => row.map(csvField).join(',')).join('\r\n')}\r\n`;
 }

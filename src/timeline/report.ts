@@ -16,6 +16,8 @@ export const timelineSchemaVersion = 'firebreak.timeline/v1';
 export interface TimelineReport {
   schema: typeof timelineSchemaVersion;
   incidentId: string;
+  /** The runbook's workflow (Temporal's workflow type), whose catalog entry names its containment steps. */
+  workflow?: string;
   /** Where the events came from: a live query, or a replay of the event history. */
   source: 'query' | 'history';
   /** Temporal's view of the workflow: running, completed, failed, terminated, … */
@@ -74,6 +76,7 @@ export async function loadTimeline(
   const base = {
     schema: timelineSchemaVersion,
     incidentId,
+    workflow: description.type,
     workflowStatus: description.status.name.toLowerCase(),
     ...(failure === undefined ? {} : { failure }),
     generatedAt: new Date().toISOString(),

@@ -1,4 +1,7 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
+import { isDrillActivity } from '../../domain/drills.ts';
+import { drillFailure } from '../../domain/failures.ts';
 import { createActivities, type ActivityDeps } from '../../activities/index.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import type { Config } from '../config/index.ts';
@@ -18,6 +21,26 @@ export interface WorkerOptions {
 }
 
 /**
+ * A real worker never acts for a drill: should a drill incident's activity
+ * reach it (a drill started on a real task queue, a misrouted child), it is
+ * refused before the activity runs, so a rehearsal cannot touch a real system.
+ */
+export const refuseDrills: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: {
+    execute: (input, next) => {
+      if (isDrillActivity(ctx.info)) {
+        throw ApplicationFailure.create({
+          type: drillFailure.refusedByRealWorker,
+          nonRetryable: true,
+          message: `Activity ${ctx.info.activityType} of drill incident ${ctx.info.workflowExecution?.workflowId ?? '?'} reached a real worker, which refuses drills: run drills with \`firebreak drill run\`, whose worker acts on a simulated world.`,
+        });
+      }
+      return next(input);
+    },
+  },
+});
+
+/**
  * Creates a worker that serves every workflow and activity on the task queue.
  * `worker.run()` resolves after a graceful shutdown: on SIGINT/SIGTERM the
  * worker stops polling, lets in-flight activities finish (up to 30 s) and exits.
@@ -35,6 +58,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
       workflowsPath,
       activities: createActivities(opts.deps),
       sinks: timelineSinks(opts.onTimelineEvent ?? (() => undefined)),
+      interceptors: { activity: [refuseDrills] },
       shutdownGraceTime: '30 seconds',
     });
     return { worker, connection };

@@ -25,5 +25,7 @@ export function installRuntime(level: Config['FIREBREAK_LOG_LEVEL'], log: Logger
     logger: new DefaultLogger(sdkLevel[level], (entry) => {
       sdkLog[pinoMethod[entry.level]](entry.meta ?? {}, entry.message);
     }),
+    // The native core prints to the console unless told to forward: its lines would land on stdout, in a command's output.
+    telemetryOptions: { logging: { filter: { core: sdkLevel[level], other: sdkLevel[level] }, forward: {} } },
   });
 }

@@ -80,7 +80,7 @@ describe('timeline export', () => {
 
     it('Markdown: a post-incident report with summary, targets, UTC timeline, decisions, actions, evidence, rollback and follow-ups', () => {
       const md = renderMarkdown(report);
-      for (const heading of ['## Summary', '## Impact and targets', '## Timeline (UTC)', '## Decisions', '## Actions and results', '## Evidence', '## Rollback', '## Open follow-ups']) {
+      for (const heading of ['## Summary', '## Key times', '### Waiting on approval', '## Impact and targets', '## Timeline (UTC)', '## Decisions', '## Actions and results', '## Evidence', '## Rollback', '## Open follow-ups']) {
         expect(md).toContain(heading);
       }
       expect(md).toMatch(/\| \d{4}-\d\d-\d\dT[\d:.]+Z \| isolate \| cli:bob \| granted \| Approved \(1 of 1\): reverse shell \|/);
@@ -89,6 +89,18 @@ describe('timeline export', () => {
       expect(md).toContain('Rollback finished: 1 undone, 0 failed');
       expect(md).toContain('Shell \\| spawned &lt;in> =cmd');
       expect(md).toContain('The incident is still open');
+    });
+
+    it('names the workflow the incident runs (whose catalog entry gives the report its containment steps)', () => {
+      expect(report.workflow).toBe('engineTestWorkflow');
+    });
+
+    it('Markdown: the key times of a real incident: detected at the start, acknowledged by the first vote', () => {
+      const md = renderMarkdown(report);
+      const firstVote = report.events.find((e) => e.type === 'approval.granted')!;
+      expect(md).toContain(`| Detected | ${report.events[1]!.at} | +0s |`);
+      expect(md).toMatch(new RegExp(`\\| Acknowledged \\| ${firstVote.at.replace(/\./g, '\\.')} \\| \\+\\d`));
+      expect(md).toMatch(/\| isolate \| approve \| cli:bob \| [^|]+ \| \d+(ms|s) \| 0 \| no \|/);
     });
 
     it(`JSON: the versioned ${timelineSchemaVersion} document`, () => {
@@ -102,7 +114,7 @@ describe('timeline export', () => {
     it('CSV: a header and one quoted row per event, formulas neutralised', () => {
       const csv = renderCsv(report);
       const lines = csv.trimEnd().split('\r\n');
-      expect(lines[0]).toBe('"seq","id","time","type","step","actor","description","data"');
+      expect(lines[0]).toBe('"seq","id","time","type","step","actor","description","data","drill"');
       expect(lines).toHaveLength(report.events.length + 1);
       expect(lines[1]).toMatch(/^"1","[^"]+#0001","\d{4}-[^"]+","incident.opened",/);
       expect(csv).toContain('"Alert from falco (critical): Shell | spawned <in> =cmd"');

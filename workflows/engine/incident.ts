@@ -5,6 +5,7 @@
 // `Incident.open(input, runbook)` and is then only its steps.
 import { ApplicationFailure, ParentClosePolicy, setHandler, startChild } from '@temporalio/workflow';
 import type { ActionResult } from '../../domain/actions.ts';
+import { isDrill } from '../../domain/drills.ts';
 import { engineFailure } from '../../domain/failures.ts';
 import { policyFitProblem } from '../../domain/runbooks.ts';
 import type { Gate } from '../../src/runbooks/schema.ts';
@@ -106,6 +107,7 @@ export class Incident<S extends string = string> {
       mode: input.mode,
       requester: input.requester,
       targets: input.targets.map((t) => `${t.kind}:${t.id}`),
+      ...(isDrill(input) ? { drill: true } : {}),
     });
     timeline.append('alert.received', pickAlert(input.trigger));
     this.notices.open(this.gates);
@@ -408,6 +410,7 @@ export class Incident<S extends string = string> {
               mode: input.mode,
               trigger: { ...input.trigger, summary: child.summary },
               targets: child.targets,
+              ...(input.drill === undefined ? {} : { drill: input.drill }),
             };
             await startChild(child.workflow, { workflowId: childId, args: [childInput], parentClosePolicy: ParentClosePolicy.ABANDON });
             return { outcome: 'changed', detail: `started incident ${childId} (${child.workflow}) on ${on(child)}` };

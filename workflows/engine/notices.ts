@@ -8,6 +8,7 @@ import type { Gates, Notification } from './gates.ts';
 import { describeFailure } from './saga.ts';
 import type { Timeline } from './timeline.ts';
 import type { IncidentInput, StepState } from './types.ts';
+import { isDrill } from '../../domain/drills.ts';
 import { expandGroups } from '../../domain/runbooks.ts';
 
 /**
@@ -75,7 +76,7 @@ export class Notices {
       severity: input.trigger.severity,
       summary: input.trigger.summary,
       mode: input.mode,
-      drill: input.trigger.source === 'drill',
+      drill: isDrill(input),
       requester: input.requester,
       targets: input.targets.map((t) => `${t.kind}:${t.id}`),
       responders: [...responders],

@@ -4,7 +4,7 @@ import type { TriggerInfo } from './types.ts';
 
 /** Every kind of event an incident records, with its data. */
 export interface TimelineEventData {
-  'incident.opened': { runbook: string; version: number; mode: string; requester: string; targets: string[] };
+  'incident.opened': { runbook: string; version: number; mode: string; requester: string; targets: string[]; drill?: boolean };
   'alert.received': Pick<TriggerInfo, 'source' | 'alertId' | 'rule' | 'severity' | 'summary'>;
   'alert.repeated': Pick<TriggerInfo, 'source' | 'alertId' | 'summary'> & { count: number };
   'alert.resolved': Pick<TriggerInfo, 'source' | 'alertId' | 'summary'>;

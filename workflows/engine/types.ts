@@ -53,6 +53,12 @@ export interface IncidentInput {
    * runbook and sealed as evidence before anything changes.
    */
   documents?: IncidentDocument[];
+  /**
+   * A tabletop drill's incident (`firebreak drill run`): run by a drill worker
+   * against a simulated world, marked as a drill on its timeline and every
+   * notice; real workers refuse its activities.
+   */
+  drill?: { scenario: string };
 }
 
 export interface IncidentDocument {

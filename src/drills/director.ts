@@ -1,0 +1,361 @@
+/**
+ * The drill director: runs a scenario's runbook — the real workflow code on a
+ * drill task queue of its own, the real activities bound to a simulated
+ * world — on Temporal's time-skipping test server, advancing virtual time
+ * from one event to the next (an inject, a responder's decision, the
+ * adversary's next move, a gate's deadline). Between events it waits, in real
+ * time, until the runbook has done everything it can at the present instant:
+ * the server does not skip time while a workflow or activity task is
+ * outstanding, so activities take no virtual time and a gate's timeout fires
+ * exactly when the policy says.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities, type ActivityDeps, type Notice } from '../../activities/index.ts';
+import { drillIdPart, drillTaskQueuePrefix } from '../../domain/drills.ts';
+import { decideUpdate, rollbackUpdate, statusQuery, timelineQuery, type IncidentStatus } from '../../workflows/engine/messages.ts';
+import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
+import type { IncidentInput } from '../../workflows/engine/types.ts';
+import { withChildPolicies } from '../incidents/open.ts';
+import { temporalDelivery } from '../intake/deliver.ts';
+import { normaliseBody } from '../intake/normalise.ts';
+import { incidentInputFor, routeAlert } from '../intake/router.ts';
+import type { RunbookPolicy } from '../runbooks/index.ts';
+import { timelineSinks } from '../timeline/sinks.ts';
+import { workflowsPath } from '../worker/paths.ts';
+import type { AdversaryAction, Scenario, WorldCheck } from './scenario.ts';
+import type { AdversaryOutcome } from './scorecard-types.ts';
+
+/** The simulated world a drill acts on (src/drills/world). */
+export interface DrillWorld {
+  deps: ActivityDeps;
+  setClock(now: () => number): void;
+  attempt(action: AdversaryAction): { succeeded: boolean; detail: string };
+  check(c: WorldCheck): { ok: boolean; detail: string };
+  residue(): string[];
+  notices(): Notice[];
+  faultsInjected(): number;
+  close(): Promise<void>;
+}
+
+/** An inject as the director delivers it: the alert's body in its source's format. */
+export interface LoadedInject {
+  at: number;
+  source: Scenario['injects'][number]['source'];
+  body: string;
+  /** Whether the scenario says intake routes it to the runbook. */
+  routes: boolean;
+}
+
+export interface DirectorInput {
+  scenario: Scenario;
+  injects: LoadedInject[];
+  policy: RunbookPolicy;
+  /** Every policy loaded, for the runbook's children (the container-escape runbook offers credential compromise). */
+  policies: readonly RunbookPolicy[];
+  world: DrillWorld;
+  env: TestWorkflowEnvironment;
+  progress?: (line: string) => void;
+}
+
+export interface ResponderAct {
+  at: number;
+  responder: string;
+  incidentId: string;
+  step: string;
+  decision: 'approve' | 'deny';
+  /** The engine's answer: accepted, or why the vote was refused. */
+  result: string;
+}
+
+export interface DirectorResult {
+  /** The incident the first routed alert opened (the one scored), and every other incident of the drill. */
+  incidentId: string | undefined;
+  incidents: string[];
+  startMs: number;
+  endMs: number;
+  firstAlertMs: number | undefined;
+  timeline: TimelineEvent[];
+  status: IncidentStatus | undefined;
+  adversary: AdversaryOutcome[];
+  responders: ResponderAct[];
+  /** Injects that did not do what the scenario says (route, or be dropped), with why. */
+  unrouted: string[];
+  rollback: { requestedAt: number; result: string } | undefined;
+  /** Events the director handled (injects, decisions, adversary moves, deadlines). */
+  events: number;
+}
+
+type Planned =
+  | { at: number; order: number; kind: 'inject'; inject: LoadedInject; index: number }
+  | { at: number; order: number; kind: 'adversary'; name: string; action: AdversaryAction }
+  | { at: number; order: number; kind: 'rollback'; by: string; reason: string };
+
+interface Reaction {
+  at: number;
+  key: string;
+  incidentId: string;
+  step: string;
+  requestId: string;
+  responder: string;
+  decision: 'approve' | 'deny';
+  reason?: string;
+}
+
+/** The scenario's fixed events in time order; at the same instant alerts come first, the adversary last. */
+function plan(s: Scenario, injects: LoadedInject[]): Planned[] {
+  const out: Planned[] = injects.map((inject, index) => ({ at: inject.at, order: 0, kind: 'inject', inject, index }));
+  for (const a of s.adversary) {
+    for (let at = a.at; at <= s.horizon; at += a.every ?? Number.POSITIVE_INFINITY) {
+      out.push({ at, order: 2, kind: 'adversary', name: a.name, action: a.action });
+      if (a.every === undefined) break;
+    }
+  }
+  if (s.rollback !== undefined) out.push({ at: s.rollback.at, order: 1, kind: 'rollback', by: s.rollback.by, reason: s.rollback.reason });
+  return out.sort((a, b) => a.at - b.at || a.order - b.order);
+}
+
+/** The drill incident id for an alert's route: never the id of a live incident. */
+function drillIncidentId(routeId: string, policy: RunbookPolicy, scenario: string): string {
+  return `${policy.id}${drillIdPart}${scenario}.${routeId.slice(policy.id.length + 1)}`;
+}
+
+function describeAction(a: AdversaryAction): string {
+  const { kind, ...rest } = a;
+  return `${kind} ${Object.values(rest).join('/')}`;
+}
+
+export async function direct(input: DirectorInput): Promise<DirectorResult> {
+  const { scenario: s, env, world, policy } = input;
+  const say = input.progress ?? (() => undefined);
+  const taskQueue = `${drillTaskQueuePrefix}${s.scenario.name}-${randomUUID().slice(0, 8)}`;
+  const client: Client = env.client;
+  const delivery = temporalDelivery(client);
+
+  const startMs = await env.currentTimeMs();
+  let nowMs = startMs;
+  world.setClock(() => nowMs);
+
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowsPath,
+    activities: createActivities(world.deps),
+    sinks: timelineSinks(() => undefined),
+    // Nothing to drain: the drill ends when the director says so.
+    shutdownGraceTime: '1 second',
+  });
+
+  const incidents = new Map<string, WorkflowHandle>();
+  let primary: string | undefined;
+  let firstAlertMs: number | undefined;
+  const adversary: AdversaryOutcome[] = [];
+  const responders: ResponderAct[] = [];
+  const unrouted: string[] = [];
+  let rollback: DirectorResult['rollback'];
+  let events = 0;
+  const scheduled = new Set<string>();
+  let reactions: Reaction[] = [];
+  let deadlines: number[] = [];
+
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const offset = (ms: number) => `+${Math.round((ms - startMs) / 1000)}s`;
+
+  async function describeBusy(): Promise<'busy' | 'backoff' | 'calm'> {
+    const st = worker.getStatus();
+    if (st.numInFlightWorkflowActivations > 0 || st.numInFlightActivities > 0) return 'busy';
+    let backoff = false;
+    for (const h of incidents.values()) {
+      const d = await h.describe();
+      if (d.status.name !== 'RUNNING') continue;
+      if (d.raw.pendingWorkflowTask != null) return 'busy';
+      for (const a of d.raw.pendingActivities ?? []) {
+        // A retry while the worker runs nothing waits on its backoff timer, which only virtual time moves. (The
+        // time-skipping server reports such an activity as started, so its state cannot tell.)
+        if ((a.attempt ?? 1) > 1) backoff = true;
+        else return 'busy';
+      }
+    }
+    return backoff ? 'backoff' : 'calm';
+  }
+
+  /** Waits, in real time, until nothing runs at this instant; two calm looks in a row. */
+  async function settle(): Promise<'backoff' | 'calm'> {
+    let calm = 0;
+    let last: 'backoff' | 'calm';
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const s = await describeBusy();
+      if (s === 'busy') calm = 0;
+      else {
+        last = s;
+        calm += 1;
+        if (calm >= 2) return last;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`the drill's runbook was still busy after 120 s of real time at ${offset(nowMs)}: an activity hangs (see the worker log)`);
+  }
+
+  /** Reads every incident's gates: new requests and escalations become responders' reactions, deadlines wake-ups. */
+  async function observe(): Promise<void> {
+    deadlines = [];
+    for (const [id, h] of incidents) {
+      const d = await h.describe();
+      if (d.status.name !== 'RUNNING') continue;
+      const [status, timeline] = await Promise.all([h.query(statusQuery), h.query(timelineQuery)]);
+      for (const p of status.pendingApprovals) {
+        if (p.deadline !== undefined) deadlines.push(Date.parse(p.deadline) + 1);
+        const request = [...timeline].reverse().find((e) => e.type === 'approval.requested' && e.step === p.step);
+        if (request === undefined) continue;
+        const escalation = timeline.find((e) => e.type === 'approval.escalated' && e.step === p.step && e.seq > request.seq);
+        for (const r of s.responders) {
+          if (r.unreachable) continue;
+          const reached = p.approvers.includes(r.id) || (escalation?.type === 'approval.escalated' && escalation.data.to.some((t) => t === r.id || `slack:${t}` === r.id));
+          if (!reached) continue;
+          const rule = r.decide.find((d) => (d.step === p.step || d.step === '*') && (!d.onEscalation || escalation !== undefined));
+          if (rule === undefined) continue;
+          const from = rule.onEscalation ? escalation!.at : request.at;
+          const key = `${id}|${request.id}|${r.id}|${rule.onEscalation ? 'e' : 'r'}`;
+          if (scheduled.has(key)) continue;
+          scheduled.add(key);
+          reactions.push({
+            at: Date.parse(from) + rule.after,
+            key,
+            incidentId: id,
+            step: p.step,
+            requestId: request.id,
+            responder: r.id,
+            decision: rule.decision,
+            ...(rule.reason === undefined ? {} : { reason: rule.reason }),
+          });
+        }
+      }
+      // Children this incident started join the drill (their gates have responders too).
+      for (const e of timeline) {
+        if (e.type === 'action.succeeded' && e.data.action.startsWith('start ')) {
+          for (const childId of childIdsOf(id, e.data.changed)) {
+            if (!incidents.has(childId)) incidents.set(childId, client.workflow.getHandle(childId));
+          }
+        }
+      }
+    }
+  }
+
+  function childIdsOf(parent: string, changed: string): string[] {
+    return (changed.match(/[A-Za-z0-9:._-]+/g) ?? []).filter((w) => w.startsWith(`${parent}.`));
+  }
+
+  async function deliver(p: Extract<Planned, { kind: 'inject' }>): Promise<void> {
+    const receivedAt = iso(nowMs);
+    const what = `inject ${p.index + 1} (${p.inject.source}) at ${offset(nowMs)}`;
+    let alerts;
+    try {
+      alerts = normaliseBody(p.inject.source, p.inject.body, receivedAt);
+    } catch (e) {
+      if (p.inject.routes) unrouted.push(`${what}: intake refused it: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    for (const alert of alerts) {
+      const routes = routeAlert(alert, [policy], 'live');
+      if (routes.length === 0) {
+        if (p.inject.routes) unrouted.push(`${what}: routed to no runbook (the policy's triggers do not match it)`);
+        else say(`${what}: dropped by intake, as the scenario expects`);
+        continue;
+      }
+      if (!p.inject.routes) unrouted.push(`${what}: the scenario says intake drops it, but it routed to ${policy.id}`);
+      for (const route of routes) {
+        const incidentId = drillIncidentId(route.incidentId, route.policy, s.scenario.name);
+        const base = incidentInputFor(alert, route, { groups: s.groups, mode: 'live' });
+        const opened: IncidentInput = { ...withChildPolicies({ ...base, policy: route.policy }, input.policies), incidentId, drill: { scenario: s.scenario.name } };
+        const r = await delivery.open({ workflowType: route.policy.workflow, taskQueue, input: opened });
+        firstAlertMs ??= nowMs;
+        const known = incidents.has(incidentId);
+        if (!known) incidents.set(incidentId, client.workflow.getHandle(incidentId));
+        primary ??= incidentId;
+        if (r.started || !known) say(`${offset(nowMs)} alert (${p.inject.source}) opened drill incident ${incidentId}`);
+      }
+    }
+  }
+
+  async function react(r: Reaction): Promise<void> {
+    const h = incidents.get(r.incidentId)!;
+    let result = 'accepted';
+    try {
+      await h.executeUpdate(decideUpdate, {
+        args: [{ step: r.step, decision: r.decision, actor: r.responder, requestId: r.requestId, ...(r.reason === undefined ? {} : { reason: r.reason }) }],
+      });
+    } catch (e) {
+      result = `refused: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`;
+    }
+    responders.push({ at: r.at, responder: r.responder, incidentId: r.incidentId, step: r.step, decision: r.decision, result });
+    say(`${offset(nowMs)} ${r.responder} ${r.decision}s ${r.step} (${result})`);
+  }
+
+  const planned = plan(s, input.injects);
+  const run = async () => {
+    let i = 0;
+    for (;;) {
+      const mood = await settle();
+      await observe();
+      reactions = reactions.sort((a, b) => a.at - b.at);
+      const candidates = [planned[i] === undefined ? undefined : startMs + planned[i]!.at, reactions[0]?.at, ...deadlines.filter((d) => d > nowMs), mood === 'backoff' ? nowMs + 1000 : undefined]
+        .filter((t): t is number => t !== undefined)
+        .map((t) => Math.max(t, startMs));
+      const next = Math.min(...candidates, startMs + s.horizon);
+      if (next > nowMs) {
+        await env.sleep(next - nowMs);
+        nowMs = Math.max(await env.currentTimeMs(), next);
+        await settle();
+      }
+      if (nowMs >= startMs + s.horizon && (planned[i] === undefined || planned[i]!.at + startMs > nowMs) && (reactions[0] === undefined || reactions[0].at > nowMs)) break;
+      // Everything due now, one at a time, the runbook settling after each.
+      while (reactions[0] !== undefined && reactions[0].at <= nowMs) {
+        events += 1;
+        await react(reactions.shift()!);
+        await settle();
+      }
+      while (planned[i] !== undefined && startMs + planned[i]!.at <= nowMs) {
+        const p = planned[i]!;
+        i += 1;
+        events += 1;
+        if (p.kind === 'inject') await deliver(p);
+        else if (p.kind === 'adversary') {
+          const outcome = world.attempt(p.action);
+          adversary.push({
+            at: iso(nowMs),
+            name: p.name,
+            kind: p.action.kind,
+            succeeded: outcome.succeeded,
+            afterAlert: firstAlertMs !== undefined && nowMs >= firstAlertMs,
+            detail: `${describeAction(p.action)}: ${outcome.detail}`,
+          });
+          say(`${offset(nowMs)} adversary: ${p.name} — ${outcome.succeeded ? 'succeeded' : 'stopped'} (${outcome.detail})`);
+        } else if (primary !== undefined) {
+          let result = 'accepted';
+          try {
+            await incidents.get(primary)!.executeUpdate(rollbackUpdate, { args: [{ actor: p.by, reason: p.reason }] });
+          } catch (e) {
+            result = `refused: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`;
+          }
+          rollback = { requestedAt: nowMs, result };
+          say(`${offset(nowMs)} ${p.by} rolls back (${result})`);
+        }
+        await settle();
+      }
+      if (deadlines.some((d) => d <= nowMs)) events += 1;
+    }
+  };
+
+  // Queries need the worker: the final timeline is read before it stops.
+  const finish = async (): Promise<DirectorResult> => {
+    await run();
+    const h = primary === undefined ? undefined : incidents.get(primary);
+    const [timeline, status] = h === undefined ? [[], undefined] : await Promise.all([h.query(timelineQuery), h.query(statusQuery)]);
+    return { incidentId: primary, incidents: [...incidents.keys()], startMs, endMs: nowMs, firstAlertMs, timeline, status, adversary, responders, unrouted, rollback, events };
+  };
+  return worker.runUntil(finish());
+}
