@@ -160,6 +160,7 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
   const scheduled = new Set<string>();
   let reactions: Reaction[] = [];
   let deadlines: number[] = [];
+  const observed = new Map<string, { historyLength: number; deadlines: number[] }>();
 
   const iso = (ms: number) => new Date(ms).toISOString();
   const offset = (ms: number) => `+${Math.round((ms - startMs) / 1000)}s`;
@@ -195,20 +196,26 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         calm += 1;
         if (calm >= 2) return last;
       }
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 2));
     }
     throw new Error(`the drill's runbook was still busy after 120 s of real time at ${offset(nowMs)}: an activity hangs (see the worker log)`);
   }
 
   /** Reads every incident's gates: new requests and escalations become responders' reactions, deadlines wake-ups. */
   async function observe(): Promise<void> {
-    deadlines = [];
     for (const [id, h] of incidents) {
       const d = await h.describe();
-      if (d.status.name !== 'RUNNING') continue;
+      if (d.status.name !== 'RUNNING') {
+        observed.delete(id);
+        continue;
+      }
+      // Nothing new in its history (only the adversary or the clock moved): its gates are as last seen.
+      if (observed.get(id)?.historyLength === d.historyLength) continue;
       const [status, timeline] = await Promise.all([h.query(statusQuery), h.query(timelineQuery)]);
+      const mine: number[] = [];
+      observed.set(id, { historyLength: d.historyLength, deadlines: mine });
       for (const p of status.pendingApprovals) {
-        if (p.deadline !== undefined) deadlines.push(Date.parse(p.deadline) + 1);
+        if (p.deadline !== undefined) mine.push(Date.parse(p.deadline) + 1);
         const request = [...timeline].reverse().find((e) => e.type === 'approval.requested' && e.step === p.step);
         if (request === undefined) continue;
         const escalation = timeline.find((e) => e.type === 'approval.escalated' && e.step === p.step && e.seq > request.seq);
@@ -243,6 +250,7 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         }
       }
     }
+    deadlines = [...observed.values()].flatMap((o) => o.deadlines);
   }
 
   function childIdsOf(parent: string, changed: string): string[] {
@@ -296,10 +304,15 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
   }
 
   const planned = plan(s, input.injects);
+  let mood: 'backoff' | 'calm' = 'calm';
+  const settled = async () => {
+    mood = await settle();
+  };
   const run = async () => {
     let i = 0;
+    // After this, every step that can move the runbook settles it, so each turn starts settled.
+    await settled();
     for (;;) {
-      const mood = await settle();
       await observe();
       reactions = reactions.sort((a, b) => a.at - b.at);
       const candidates = [planned[i] === undefined ? undefined : startMs + planned[i]!.at, reactions[0]?.at, ...deadlines.filter((d) => d > nowMs), mood === 'backoff' ? nowMs + 1000 : undefined]
@@ -309,14 +322,14 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
       if (next > nowMs) {
         await env.sleep(next - nowMs);
         nowMs = Math.max(await env.currentTimeMs(), next);
-        await settle();
+        await settled();
       }
       if (nowMs >= startMs + s.horizon && (planned[i] === undefined || planned[i]!.at + startMs > nowMs) && (reactions[0] === undefined || reactions[0].at > nowMs)) break;
       // Everything due now, one at a time, the runbook settling after each.
       while (reactions[0] !== undefined && reactions[0].at <= nowMs) {
         events += 1;
         await react(reactions.shift()!);
-        await settle();
+        await settled();
       }
       while (planned[i] !== undefined && startMs + planned[i]!.at <= nowMs) {
         const p = planned[i]!;
@@ -334,6 +347,8 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
             detail: `${describeAction(p.action)}: ${outcome.detail}`,
           });
           say(`${offset(nowMs)} adversary: ${p.name} — ${outcome.succeeded ? 'succeeded' : 'stopped'} (${outcome.detail})`);
+          // The adversary moves the world, not the runbook: nothing to settle.
+          continue;
         } else if (primary !== undefined) {
           let result = 'accepted';
           try {
@@ -344,7 +359,7 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
           rollback = { requestedAt: nowMs, result };
           say(`${offset(nowMs)} ${p.by} rolls back (${result})`);
         }
-        await settle();
+        await settled();
       }
       if (deadlines.some((d) => d <= nowMs)) events += 1;
     }

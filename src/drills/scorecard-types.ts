@@ -47,6 +47,8 @@ export interface Scorecard {
   /** Virtual time the run covered, and the wall time it took. */
   virtualMs: number;
   wallMs: number;
+  /** Events the director handled: injects, responders' decisions, adversary moves, deadlines. */
+  events: number;
   /** From the first alert, in ms; null when never contained. */
   timeToFirstContainment: number | null;
   timeToFullContainment: number | null;

@@ -204,6 +204,7 @@ export function score(o: {
     horizonMs: s.horizon,
     virtualMs: r.endMs - r.startMs,
     wallMs: o.wallMs,
+    events: r.events,
     timeToFirstContainment: metrics.timeToFirstContainment,
     timeToFullContainment: metrics.timeToFullContainment,
     adversaryActionsAfterAlert: adversaryAfter,

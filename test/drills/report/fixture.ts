@@ -50,6 +50,7 @@ export function passingCard(): Scorecard {
     horizonMs: 2 * 3600_000,
     virtualMs: 2 * 3600_000,
     wallMs: 1840,
+    events: 31,
     timeToFirstContainment: metrics.timeToFirstContainment,
     timeToFullContainment: metrics.timeToFullContainment,
     adversaryActionsAfterAlert: 1,
