@@ -1,11 +1,10 @@
 /** Reading a scenario file: YAML, validated, every problem with its line; injects read from their files. */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { readProblem } from '../text/errno.ts';
 import { formatFieldPath } from '../text/field-path.ts';
 import { allowedKeys, defaultMessage, flattenIssues, messageFor } from '../runbooks/issues.ts';
-import { keyPosition, positionOf, type Position } from '../runbooks/positions.ts';
+import { keyPosition, parseYamlWithPositions, positionOf, type Position } from '../runbooks/positions.ts';
 import type { LoadedInject } from './director.ts';
 import { scenarioSchema, type Scenario } from './scenario.ts';
 
@@ -39,12 +38,7 @@ async function readLimited(file: string, limit: number, what: string): Promise<s
 
 /** Parses and validates a scenario's text; `shown` names it in problems. */
 export function parseScenario(text: string, shown: string): Scenario {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
+  const { doc, at } = parseYamlWithPositions(text);
   if (doc.errors.length > 0) {
     throw new ScenarioError(doc.errors.slice(0, 10).map((e) => `${shown}:${at(e.pos[0]).line ?? '?'}: YAML syntax error: ${e.message.split('\n')[0]}`));
   }

@@ -8,12 +8,11 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { readProblem } from '../text/errno.ts';
 import { formatFieldPath, type FieldPath } from '../text/field-path.ts';
 import { checkAgainstWorkflow, checkGroups, isRecord } from './checks.ts';
 import { allowedKeys, defaultMessage, flattenIssues, messageFor } from './issues.ts';
-import { keyPosition, positionOf, sortByPosition, type Position } from './positions.ts';
+import { keyPosition, parseYamlWithPositions, positionOf, sortByPosition, type Position } from './positions.ts';
 import { runbookPolicy, type RunbookPolicy } from './schema.ts';
 
 /** The step ids each runbook workflow knows, by workflow name (see workflows/catalog.ts). */
@@ -184,12 +183,7 @@ async function checkFile(file: string, shown: string, ctx: RunbookContext): Prom
   } catch (e) {
     return { problems: [{ file: shown, path: '', message: readProblem(e, 'file') }] };
   }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
+  const { doc, at } = parseYamlWithPositions(text);
   if (doc.errors.length > 0) {
     // One error per line: the parser's further errors on a line are usually echoes of its first.
     const seenLines = new Set<number>();

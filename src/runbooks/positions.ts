@@ -1,9 +1,22 @@
 // Where in a policy file a field is written, so each problem carries its line:column.
-import { isMap, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { FieldPath } from '../text/field-path.ts';
 import type { RunbookProblem } from './loader.ts';
 
 export type Position = { line: number; column: number } | Record<string, never>;
+
+/** Parses YAML keeping where each node is written (duplicate keys are errors): the document and offset → line:column. */
+export function parseYamlWithPositions(text: string): { doc: Document; at: (offset: number) => Position } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  return {
+    doc,
+    at: (offset) => {
+      const { line, col } = lineCounter.linePos(offset);
+      return { line, column: col };
+    },
+  };
+}
 
 /** The deepest node of the document along the path (the value's own node when it exists). */
 function nodeAlong(doc: Document, fieldPath: FieldPath): YamlNode | undefined {
