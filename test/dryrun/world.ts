@@ -73,10 +73,10 @@ async function groupVersions(kc: KubeConfig): Promise<string[]> {
 
 /**
  * Every object in the namespace, of every namespaced resource that can be
- * listed, plus the Namespace and the Node: `<groupVersion>/<resource>/<name>`
+ * listed, plus the Namespace and the Node (when given): `<groupVersion>/<resource>/<name>`
  * → uid, resourceVersion and deletion timestamp.
  */
-export async function kubernetesWorld(kc: KubeConfig, namespace: string, node: string): Promise<World> {
+export async function kubernetesWorld(kc: KubeConfig, namespace: string, node?: string): Promise<World> {
   const world: World = {};
   const state = (o: ObjectMeta) => ({ uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, deletionTimestamp: o.metadata.deletionTimestamp ?? null });
   for (const base of await groupVersions(kc)) {
@@ -88,9 +88,10 @@ export async function kubernetesWorld(kc: KubeConfig, namespace: string, node: s
     }
   }
   world[`v1/namespaces/${namespace}`] = state(await getJson<ObjectMeta>(kc, `/api/v1/namespaces/${namespace}`));
-  world[`v1/nodes/${node}`] = state(await getJson<ObjectMeta>(kc, `/api/v1/nodes/${node}`));
+  if (node !== undefined) world[`v1/nodes/${node}`] = state(await getJson<ObjectMeta>(kc, `/api/v1/nodes/${node}`));
   return world;
 }
+
 
 async function all<P, T>(pages: AsyncIterable<P>, pick: (p: P) => T[] | undefined): Promise<T[]> {
   const out: T[] = [];
