@@ -160,7 +160,7 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
   const scheduled = new Set<string>();
   let reactions: Reaction[] = [];
   let deadlines: number[] = [];
-  const observed = new Map<string, { historyLength: number; deadlines: number[] }>();
+  const observed = new Map<string, { historyLength: number; shape: string; deadlines: number[] }>();
 
   const iso = (ms: number) => new Date(ms).toISOString();
   const offset = (ms: number) => `+${Math.round((ms - startMs) / 1000)}s`;
@@ -183,19 +183,18 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
     return backoff ? 'backoff' : 'calm';
   }
 
-  /** Waits, in real time, until nothing runs at this instant; two calm looks in a row. */
+  /**
+   * Waits, in real time, until nothing runs at this instant. One calm look is
+   * enough: work is always visible on one side — the server schedules the
+   * next workflow task in the same step that records a signal, a fired timer
+   * or a completed activity, and keeps it pending until the worker's
+   * completion is recorded; the worker counts what it is running.
+   */
   async function settle(): Promise<'backoff' | 'calm'> {
-    let calm = 0;
-    let last: 'backoff' | 'calm';
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       const s = await describeBusy();
-      if (s === 'busy') calm = 0;
-      else {
-        last = s;
-        calm += 1;
-        if (calm >= 2) return last;
-      }
+      if (s !== 'busy') return s;
       await new Promise((r) => setTimeout(r, 2));
     }
     throw new Error(`the drill's runbook was still busy after 120 s of real time at ${offset(nowMs)}: an activity hangs (see the worker log)`);
@@ -210,10 +209,18 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         continue;
       }
       // Nothing new in its history (only the adversary or the clock moved): its gates are as last seen.
-      if (observed.get(id)?.historyLength === d.historyLength) continue;
-      const [status, timeline] = await Promise.all([h.query(statusQuery), h.query(timelineQuery)]);
+      const seen = observed.get(id);
+      if (seen?.historyLength === d.historyLength) continue;
+      const status = await h.query(statusQuery);
+      // Steps and gates as they were (another alert joined, say): nothing for a responder, no new child.
+      const shape = JSON.stringify([status.steps.map((x) => x.status), status.pendingApprovals.map((p) => [p.step, p.approvals, p.deadline, p.approvers])]);
+      if (seen?.shape === shape) {
+        seen.historyLength = d.historyLength;
+        continue;
+      }
+      const timeline = await h.query(timelineQuery);
       const mine: number[] = [];
-      observed.set(id, { historyLength: d.historyLength, deadlines: mine });
+      observed.set(id, { historyLength: d.historyLength, shape, deadlines: mine });
       for (const p of status.pendingApprovals) {
         if (p.deadline !== undefined) mine.push(Date.parse(p.deadline) + 1);
         const request = [...timeline].reverse().find((e) => e.type === 'approval.requested' && e.step === p.step);
