@@ -24,7 +24,7 @@ import { normaliseBody } from '../intake/normalise.ts';
 import { incidentInputFor, routeAlert } from '../intake/router.ts';
 import type { RunbookPolicy } from '../runbooks/index.ts';
 import { timelineSinks } from '../timeline/sinks.ts';
-import { workflowsPath } from '../worker/paths.ts';
+import { drillWorkflowBundle } from './bundle.ts';
 import type { AdversaryAction, Scenario, WorldCheck } from './scenario.ts';
 import type { AdversaryOutcome } from './scorecard-types.ts';
 
@@ -142,7 +142,7 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    workflowsPath,
+    workflowBundle: await drillWorkflowBundle(),
     activities: createActivities(world.deps),
     sinks: timelineSinks(() => undefined),
     // Nothing to drain: the drill ends when the director says so.
@@ -161,66 +161,86 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
   let reactions: Reaction[] = [];
   let deadlines: number[] = [];
   const observed = new Map<string, { historyLength: number; shape: string; deadlines: number[] }>();
+  /** Incidents whose only news since they were last observed is an alert the director delivered. */
+  const quietSignals = new Set<string>();
 
   const iso = (ms: number) => new Date(ms).toISOString();
   const offset = (ms: number) => `+${Math.round((ms - startMs) / 1000)}s`;
 
-  async function describeBusy(): Promise<'busy' | 'backoff' | 'calm'> {
+  /** One look at the worker and the server; with each running incident's history length. */
+  async function look(): Promise<{ mood: 'busy' | 'backoff' | 'calm'; lengths: string }> {
     const st = worker.getStatus();
-    if (st.numInFlightWorkflowActivations > 0 || st.numInFlightActivities > 0) return 'busy';
+    if (st.numInFlightWorkflowActivations > 0 || st.numInFlightActivities > 0) return { mood: 'busy', lengths: '' };
     let backoff = false;
-    for (const h of incidents.values()) {
+    const lengths: string[] = [];
+    for (const [id, h] of incidents) {
       const d = await h.describe();
       if (d.status.name !== 'RUNNING') continue;
-      if (d.raw.pendingWorkflowTask != null) return 'busy';
+      lengths.push(`${id}=${d.historyLength}`);
+      if (d.raw.pendingWorkflowTask != null) return { mood: 'busy', lengths: '' };
       for (const a of d.raw.pendingActivities ?? []) {
         // A retry while the worker runs nothing waits on its backoff timer, which only virtual time moves. (The
         // time-skipping server reports such an activity as started, so its state cannot tell.)
         if ((a.attempt ?? 1) > 1) backoff = true;
-        else return 'busy';
+        else return { mood: 'busy', lengths: '' };
       }
     }
-    return backoff ? 'backoff' : 'calm';
+    return { mood: backoff ? 'backoff' : 'calm', lengths: lengths.join(' ') };
   }
 
+  /** Every running incident's history length when the runbook last settled (`id=length …`). */
+  let settledLengths = '';
+  const settledLengthsById = () => new Map(settledLengths.split(' ').filter((x) => x !== '').map((x) => [x.slice(0, x.lastIndexOf('=')), Number(x.slice(x.lastIndexOf('=') + 1))]));
+
   /**
-   * Waits, in real time, until nothing runs at this instant. One calm look is
-   * enough: work is always visible on one side — the server schedules the
-   * next workflow task in the same step that records a signal, a fired timer
-   * or a completed activity, and keeps it pending until the worker's
-   * completion is recorded; the worker counts what it is running.
+   * Waits, in real time, until nothing runs at this instant. The time-skipping
+   * server does not report a workflow task that waits for the worker, so a
+   * calm look counts only when no history moved since the last settled state
+   * (a sleep that fired no timer, a refused vote), or when a second look a
+   * few milliseconds later finds the same histories still calm.
    */
   async function settle(): Promise<'backoff' | 'calm'> {
     const deadline = Date.now() + 120_000;
+    let previous: string | undefined;
     while (Date.now() < deadline) {
-      const s = await describeBusy();
-      if (s !== 'busy') return s;
-      await new Promise((r) => setTimeout(r, 2));
+      const { mood, lengths } = await look();
+      if (mood !== 'busy' && (lengths === settledLengths || lengths === previous)) {
+        settledLengths = lengths;
+        return mood;
+      }
+      previous = mood === 'busy' ? undefined : lengths;
+      await new Promise((r) => setTimeout(r, mood === 'busy' ? 2 : 4));
     }
     throw new Error(`the drill's runbook was still busy after 120 s of real time at ${offset(nowMs)}: an activity hangs (see the worker log)`);
   }
 
   /** Reads every incident's gates: new requests and escalations become responders' reactions, deadlines wake-ups. */
   async function observe(): Promise<void> {
+    // The lengths the last settle saw: observe always follows one.
+    const lengths = settledLengthsById();
     for (const [id, h] of incidents) {
-      const d = await h.describe();
-      if (d.status.name !== 'RUNNING') {
+      const historyLength = lengths.get(id);
+      if (historyLength === undefined) {
         observed.delete(id);
         continue;
       }
       // Nothing new in its history (only the adversary or the clock moved): its gates are as last seen.
       const seen = observed.get(id);
-      if (seen?.historyLength === d.historyLength) continue;
+      if (seen?.historyLength === historyLength) continue;
+      if (seen !== undefined && quietSignals.delete(id)) {
+        seen.historyLength = historyLength;
+        continue;
+      }
       const status = await h.query(statusQuery);
       // Steps and gates as they were (another alert joined, say): nothing for a responder, no new child.
       const shape = JSON.stringify([status.steps.map((x) => x.status), status.pendingApprovals.map((p) => [p.step, p.approvals, p.deadline, p.approvers])]);
       if (seen?.shape === shape) {
-        seen.historyLength = d.historyLength;
+        seen.historyLength = historyLength;
         continue;
       }
       const timeline = await h.query(timelineQuery);
       const mine: number[] = [];
-      observed.set(id, { historyLength: d.historyLength, shape, deadlines: mine });
+      observed.set(id, { historyLength, shape, deadlines: mine });
       for (const p of status.pendingApprovals) {
         if (p.deadline !== undefined) mine.push(Date.parse(p.deadline) + 1);
         const request = [...timeline].reverse().find((e) => e.type === 'approval.requested' && e.step === p.step);
@@ -290,6 +310,11 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         firstAlertMs ??= nowMs;
         const known = incidents.has(incidentId);
         if (!known) incidents.set(incidentId, client.workflow.getHandle(incidentId));
+        // Another alert joining an incident whose gates it lifts none of changes nothing a responder sees.
+        const unchanged = observed.get(incidentId);
+        if (known && !r.started && route.autoContainSteps.length === 0 && unchanged !== undefined && settledLengthsById().get(incidentId) === unchanged.historyLength) {
+          quietSignals.add(incidentId);
+        }
         primary ??= incidentId;
         if (r.started || !known) say(`${offset(nowMs)} alert (${p.inject.source}) opened drill incident ${incidentId}`);
       }
