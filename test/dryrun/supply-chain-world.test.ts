@@ -2,10 +2,10 @@
  * Dry-run changes nothing, for the supply-chain runbook: an incident on a
  * poisoned image runs in dry-run through every gate of the shipped policy
  * (two approvers where it says so), then rollback, against the real
- * kube-apiserver and moto. Every object of the estate's namespace, the block
- * namespace, every IAM and S3 object of the account, the inventory's Secrets
- * Manager secret and the signing key are read before and after: any
- * difference fails. (The cluster-wide admission policy is shared with other
+ * kube-apiserver and moto. Every object of the estate's namespace, every IAM
+ * and S3 object of the account, the inventory's Secrets Manager secret and the
+ * signing key are read before and after: any difference fails; the block
+ * namespace holds no entry of this incident. (The cluster-wide admission policy is shared with other
  * test files running at the same time, so its effect is checked instead: a
  * pod on the blocked digest is still admitted.)
  */
@@ -18,10 +18,11 @@ import { CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client
 import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockConfigMapName } from '../../activities/kubernetes/names.ts';
 import type { TimelineEvent } from '../../workflows/engine/timeline.ts';
 import { testDeps } from '../support/deps.ts';
 import { shippedPolicy } from '../support/policies.ts';
-import { awsClient, kubeConfig, temporalClient, uniqueName } from '../support/servers.ts';
+import { awsClient, kubeConfig, temporalClient } from '../support/servers.ts';
 import { startRunbookWorker, timeline } from '../kubernetes/support.ts';
 import { core, seedEstate, sharedScope, startSupplyChain, supplyChainInput } from '../supply-chain/support.ts';
 import { approveEveryGate, requester, rollBack } from './gates.ts';
@@ -35,8 +36,8 @@ const kms = awsClient(KMSClient);
 const kc = kubeConfig();
 const dir = await mkdtemp(join(tmpdir(), 'firebreak-supply-dryrun-'));
 const sbomDir = join(dir, 'sboms');
-// A block namespace of this file's own: nothing else writes there.
-const scope = { ...sharedScope(), blockNamespace: uniqueName('dryrun-blocks'), canaryNamespace: uniqueName('dryrun-canary') };
+// The cluster's one block namespace, as every supply-chain test uses: the shared binding refuses any other once it exists.
+const scope = sharedScope();
 scope.sbomSources.push({ directory: sbomDir });
 let taskQueue: string;
 
@@ -55,17 +56,17 @@ async function secretsAndKeys(secretArn: string, keyId: string) {
   return { versions: s.VersionIdsToStages, rotated: s.LastChangedDate?.toISOString() ?? null, keyState: k.KeyMetadata?.KeyState };
 }
 
-async function namespaceExists(name: string): Promise<boolean> {
+/** This incident's block entry: other test files write theirs to the same namespace meanwhile. */
+async function blockEntry(namespace: string, incidentId: string): Promise<string | undefined> {
   try {
-    await core().readNamespace({ name });
-    return true;
+    return (await core().readNamespacedConfigMap({ namespace, name: blockConfigMapName(incidentId) })).metadata?.name;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 describe('a dry run of the supply-chain runbook through every gate', () => {
-  it('leaves the estate, the block namespace, IAM, the rotated secret and the signing key as they were', async () => {
+  it('leaves the estate, IAM, the rotated secret and the signing key as they were, and blocks nothing', async () => {
     const e = await seedEstate(sbomDir);
     const secretName = `${e.namespace}/payments-key`;
     const secretArn = (await secrets.send(new CreateSecretCommand({ Name: secretName, SecretString: 'leaked-value' }))).ARN!;
@@ -91,7 +92,7 @@ describe('a dry run of the supply-chain runbook through every gate', () => {
     expect(events.filter((x) => x.type === 'action.started').every((x) => x.type === 'action.started' && x.data.mode === 'dry-run')).toBe(true);
 
     expect(differences(kubeBefore, await kubernetesWorld(kc, e.namespace))).toEqual([]);
-    expect(await namespaceExists(scope.blockNamespace)).toBe(false);
+    expect(await blockEntry(scope.blockNamespace, handle.workflowId)).toBeUndefined();
     expect(differences(awsBefore, await awsWorld(iam, s3))).toEqual([]);
     expect(await secretsAndKeys(secretArn, keyId)).toEqual(storesBefore);
     const pod = await core().createNamespacedPod({ namespace: e.namespace, body: { metadata: { name: 'after-dry-run' }, spec: { containers: [{ name: 'c', image: e.image }] } } });
