@@ -12,6 +12,7 @@ import { registerIntake } from './commands/intake.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerRunbooks } from './commands/runbooks.ts';
 import { registerSbom } from './commands/sbom.ts';
+import { registerScenario } from './commands/scenario.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStart } from './commands/start.ts';
 import { exit, note, SilentFailure, UserError } from './io.ts';
@@ -28,6 +29,7 @@ const commands: ((program: Command) => void)[] = [
   registerIntake,
   registerSbom,
   registerDrill,
+  registerScenario,
 ];
 
 function buildProgram(): Command {

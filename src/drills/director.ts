@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type Notice } from '../../activities/index.ts';
 import { drillIdPart, drillTaskQueuePrefix } from '../../domain/drills.ts';
@@ -127,6 +128,8 @@ function describeAction(a: AdversaryAction): string {
   return `${kind} ${Object.values(rest).join('/')}`;
 }
 
+const { EventType } = proto.temporal.api.enums.v1;
+
 export async function direct(input: DirectorInput): Promise<DirectorResult> {
   const { scenario: s, env, world, policy } = input;
   const say = input.progress ?? (() => undefined);
@@ -167,6 +170,21 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
   const iso = (ms: number) => new Date(ms).toISOString();
   const offset = (ms: number) => `+${Math.round((ms - startMs) / 1000)}s`;
 
+  /** Per incident, the history length last found with no workflow task waiting. */
+  const quietAt = new Map<string, number>();
+
+  /**
+   * Whether a workflow task waits for the worker: one was scheduled after the
+   * last one completed (a signal, a fired timer, a finished activity or an
+   * update schedules one at once). The time-skipping server does not report
+   * it in describe, so the history says.
+   */
+  async function taskWaiting(h: WorkflowHandle): Promise<boolean> {
+    const events = (await h.fetchHistory()).events ?? [];
+    const last = (type: (typeof EventType)[keyof typeof EventType]) => events.findLastIndex((e) => e.eventType === type);
+    return last(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) > last(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  }
+
   /** One look at the worker and the server; with each running incident's history length. */
   async function look(): Promise<{ mood: 'busy' | 'backoff' | 'calm'; lengths: string }> {
     const st = worker.getStatus();
@@ -177,39 +195,50 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
       const d = await h.describe();
       if (d.status.name !== 'RUNNING') continue;
       lengths.push(`${id}=${d.historyLength}`);
-      if (d.raw.pendingWorkflowTask != null) return { mood: 'busy', lengths: '' };
       for (const a of d.raw.pendingActivities ?? []) {
         // A retry while the worker runs nothing waits on its backoff timer, which only virtual time moves. (The
         // time-skipping server reports such an activity as started, so its state cannot tell.)
         if ((a.attempt ?? 1) > 1) backoff = true;
         else return { mood: 'busy', lengths: '' };
       }
+      if (d.raw.pendingWorkflowTask != null) return { mood: 'busy', lengths: '' };
+      if (quietAt.get(id) !== d.historyLength) {
+        if (await taskWaiting(h)) return { mood: 'busy', lengths: '' };
+        quietAt.set(id, d.historyLength);
+      }
     }
     return { mood: backoff ? 'backoff' : 'calm', lengths: lengths.join(' ') };
+  }
+
+  /** Waits (up to 5 s of real time) until each incident's history has moved past its length before the sleep. */
+  async function timersFired(ids: readonly string[], before: ReadonlyMap<string, number>): Promise<void> {
+    const until = Date.now() + 5_000;
+    for (const id of ids) {
+      const h = incidents.get(id);
+      const was = before.get(id);
+      if (h === undefined || was === undefined) continue;
+      while (Date.now() < until) {
+        const d = await h.describe();
+        if (d.status.name !== 'RUNNING' || d.historyLength > was) break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
   }
 
   /** Every running incident's history length when the runbook last settled (`id=length …`). */
   let settledLengths = '';
   const settledLengthsById = () => new Map(settledLengths.split(' ').filter((x) => x !== '').map((x) => [x.slice(0, x.lastIndexOf('=')), Number(x.slice(x.lastIndexOf('=') + 1))]));
 
-  /**
-   * Waits, in real time, until nothing runs at this instant. The time-skipping
-   * server does not report a workflow task that waits for the worker, so a
-   * calm look counts only when no history moved since the last settled state
-   * (a sleep that fired no timer, a refused vote), or when a second look a
-   * few milliseconds later finds the same histories still calm.
-   */
+  /** Waits, in real time, until nothing runs at this instant: the worker idle, no first-attempt activity pending, no workflow task waiting. */
   async function settle(): Promise<'backoff' | 'calm'> {
     const deadline = Date.now() + 120_000;
-    let previous: string | undefined;
     while (Date.now() < deadline) {
       const { mood, lengths } = await look();
-      if (mood !== 'busy' && (lengths === settledLengths || lengths === previous)) {
+      if (mood !== 'busy') {
         settledLengths = lengths;
         return mood;
       }
-      previous = mood === 'busy' ? undefined : lengths;
-      await new Promise((r) => setTimeout(r, mood === 'busy' ? 2 : 4));
+      await new Promise((r) => setTimeout(r, 2));
     }
     throw new Error(`the drill's runbook was still busy after 120 s of real time at ${offset(nowMs)}: an activity hangs (see the worker log)`);
   }
@@ -352,8 +381,12 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         .map((t) => Math.max(t, startMs));
       const next = Math.min(...candidates, startMs + s.horizon);
       if (next > nowMs) {
+        // Gates whose deadline this sleep passes: their timer fires on the server a moment after the sleep returns.
+        const before = settledLengthsById();
+        const due = [...observed].filter(([, o]) => o.deadlines.some((d) => d <= next)).map(([id]) => id);
         await env.sleep(next - nowMs);
         nowMs = Math.max(await env.currentTimeMs(), next);
+        await timersFired(due, before);
         await settled();
       }
       if (nowMs >= startMs + s.horizon && (planned[i] === undefined || planned[i]!.at + startMs > nowMs) && (reactions[0] === undefined || reactions[0].at > nowMs)) break;

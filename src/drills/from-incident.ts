@@ -8,9 +8,10 @@
  * names and alert ids are replaced by stable placeholders, in the order they
  * first appear, everywhere they occur (summaries included).
  *
- * What a timeline does not hold is not invented: alerts are injected in the
- * generic format (the timeline keeps an alert's summary and severity, not its
- * source's body), the world holds only what the targets and the timeline
+ * What a timeline does not hold is not invented: it keeps an alert's source,
+ * rule, severity and summary, not its body, so a GuardDuty alert is injected
+ * as the smallest finding that carries those, and any other as a generic
+ * alert; the world holds only what the targets and the timeline
  * show (keys active, a login profile when the runbook found one), and the
  * scenario has no adversary.
  */
@@ -52,6 +53,30 @@ const pad = (n: number, width: number) => String(n).padStart(width, '0');
 const minutesUp = (ms: number) => `${Math.max(1, Math.ceil(ms / 60_000))}m`;
 /** An offset as the scenario writes it: whole seconds. */
 const offset = (ms: number) => `${Math.max(0, Math.round(ms / 1000))}s`;
+
+const guardDutySeverity = { critical: 9, high: 8, medium: 5, low: 2, info: 0 } as const;
+
+/** The smallest GuardDuty finding (as EventBridge delivers it) that intake reads as the alert the timeline recorded. */
+function guardDutyFinding(a: { account: string; id: string; type: string; severity: keyof typeof guardDutySeverity; summary: string; at: string; key: string | undefined; principal: string | undefined; assumedRole: boolean }) {
+  return {
+    'detail-type': 'GuardDuty Finding',
+    source: 'aws.guardduty',
+    account: a.account,
+    detail: {
+      accountId: a.account,
+      region: 'us-east-1',
+      id: a.id,
+      type: a.type,
+      title: a.summary,
+      severity: guardDutySeverity[a.severity],
+      updatedAt: a.at,
+      resource: {
+        resourceType: 'AccessKey',
+        accessKeyDetails: { accessKeyId: a.key ?? null, userName: a.principal ?? null, userType: a.assumedRole ? 'AssumedRole' : 'IAMUser' },
+      },
+    },
+  };
+}
 
 export interface ScenarioFromIncident {
   yaml: string;
@@ -109,15 +134,22 @@ export function scenarioFromTimeline(events: readonly TimelineEvent[], o: { name
     const deliveries = e.type === 'alert.repeated' ? Math.max(1, e.data.count - seen) : 1;
     seen = e.type === 'alert.repeated' ? e.data.count : seen + 1;
     const alertId = e.data.alertId === undefined ? undefined : p.add(e.data.alertId, (n) => `alert-${n || ''}`);
-    const alert = {
-      ...(alertId === undefined ? {} : { id: alertId }),
-      severity: e.type === 'alert.received' ? e.data.severity : 'high',
-      ...(e.type === 'alert.received' && e.data.rule !== undefined ? { rule: p.scrub(e.data.rule) } : {}),
-      summary: p.scrub(e.data.summary),
-      ...(role !== undefined && user === undefined ? { labels: { userType: 'AssumedRole' } } : {}),
-      entities,
-    };
-    injects.push({ at: offset(since(e)), source: 'generic', alert, ...(deliveries > 1 ? { repeat: deliveries, every: '1s' } : {}) });
+    const severity = e.type === 'alert.received' ? e.data.severity : 'high';
+    const rule = e.type === 'alert.received' && e.data.rule !== undefined ? p.scrub(e.data.rule) : undefined;
+    const summary = p.scrub(e.data.summary);
+    const alert =
+      e.data.source === 'guardduty' && rule !== undefined
+        ? guardDutyFinding({ account, id: alertId ?? `replayed-${injects.length + 1}`, type: rule, severity, summary, at: e.at, key, principal: user ?? role, assumedRole: user === undefined && role !== undefined })
+        : {
+            ...(alertId === undefined ? {} : { id: alertId }),
+            severity,
+            ...(rule === undefined ? {} : { rule }),
+            summary,
+            ...(role !== undefined && user === undefined ? { labels: { userType: 'AssumedRole' } } : {}),
+            entities,
+          };
+    const source = e.data.source === 'guardduty' && rule !== undefined ? 'guardduty' : 'generic';
+    injects.push({ at: offset(since(e)), source, alert, ...(deliveries > 1 ? { repeat: deliveries, every: '1s' } : {}) });
   }
 
   // Responders: each vote with its delay; approvers asked and never heard from are unreachable.
@@ -171,7 +203,7 @@ export function scenarioFromTimeline(events: readonly TimelineEvent[], o: { name
       name: o.name,
       title: `Replay of ${p.scrub(opened.data.runbook)} incident (${o.source.split('/').at(-1) ?? o.source})`,
       runbook: opened.data.runbook,
-      description: 'Made by firebreak scenario from-incident: identifiers are placeholders; alerts are generic; no adversary.',
+      description: 'Made by firebreak scenario from-incident: identifiers are placeholders; alerts rebuilt from their timeline entries; no adversary.',
     },
     horizon: minutesUp(since(last) + 10 * 60_000),
     world,
