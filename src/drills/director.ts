@@ -172,6 +172,8 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
 
   /** Per incident, the history length last found with no workflow task waiting. */
   const quietAt = new Map<string, number>();
+  /** Per incident, the history length last found with a workflow task waiting. */
+  const waitingAt = new Map<string, number>();
 
   /**
    * Whether a workflow task waits for the worker: one was scheduled after the
@@ -203,7 +205,12 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
       }
       if (d.raw.pendingWorkflowTask != null) return { mood: 'busy', lengths: '' };
       if (quietAt.get(id) !== d.historyLength) {
-        if (await taskWaiting(h)) return { mood: 'busy', lengths: '' };
+        // A waiting task stays waiting until the worker takes it, which lengthens the history.
+        if (waitingAt.get(id) === d.historyLength) return { mood: 'busy', lengths: '' };
+        if (await taskWaiting(h)) {
+          waitingAt.set(id, d.historyLength);
+          return { mood: 'busy', lengths: '' };
+        }
         quietAt.set(id, d.historyLength);
       }
     }
