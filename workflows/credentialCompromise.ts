@@ -5,7 +5,7 @@
 // with two approvals, offer to undo what the attacker created or changed, and
 // roll back on request — refusing to lift a revocation while sessions issued
 // before it may still be valid.
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { AttackerChange, AwsActionResult, CredentialEvidenceFacts, CredentialFacts, PolicyHolder, Principal } from '../activities/aws/index.ts';
 import { credentialCompromiseRunbook } from './catalog.ts';
@@ -122,15 +122,16 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
   }
 
   // 4. Eradicate what the compromised credentials created or changed (from CloudTrail evidence).
-  const changes = dedupe(ev.changes);
-  const none = (what: string) => `CloudTrail evidence (${ev.window.start} to ${ev.window.end}) shows no ${what} by the compromised credentials`;
+  const er = await eradicationEvidence();
+  const changes = dedupe(er.changes);
+  const none = (what: string) => `CloudTrail evidence (${er.window.start} to ${er.window.end}) shows no ${what} by the compromised credentials`;
 
   const keys = changes.filter((c) => c.kind === 'access-key' && c.accessKeyId !== key);
   if (keys.length === 0) skip('eradicate-access-keys', 'deactivate access keys the attacker created', none('access key created'));
   else {
     await incident.gated('eradicate-access-keys', async () => {
       for (const c of keys) {
-        const status = ev.keys.find((k) => k.accessKeyId === c.accessKeyId)?.status;
+        const status = er.keys.find((k) => k.accessKeyId === c.accessKeyId)?.status;
         const keyInput = { incidentId, userName: c.userName!, accessKeyId: c.accessKeyId!, mode, ...(status === undefined ? {} : { statusAtEvidence: status }) };
         await incident.act('eradicate-access-keys', {
           action: `deactivate access key created at ${c.eventTime} (${c.eventName})`,
@@ -180,7 +181,7 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
     }
     if (c.kind === 'inline-policy') {
       const name = c.policyName!;
-      const document = ev.inlinePolicies[`${on.kind}/${on.name}/${name}`];
+      const document = er.inlinePolicies[`${on.kind}/${on.name}/${name}`];
       return incident.act(step, {
         action: `delete inline policy ${name} (${c.eventName} at ${c.eventTime})`,
         target: holderName(on),
@@ -191,7 +192,7 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
       });
     }
     const previous = c.previousDocument;
-    const current = ev.trustPolicies[on.name];
+    const current = er.trustPolicies[on.name];
     if (previous === undefined) {
       incident.note(step, `restore the trust policy of role ${on.name}`, `CloudTrail evidence holds no earlier trust policy of the role than the attacker's ${c.eventName} at ${c.eventTime}; review it by hand (changed-roles.json)`);
       return undefined;
@@ -209,6 +210,28 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
             },
           }),
     });
+  }
+
+  /**
+   * CloudTrail as it is now, sealed before eradication changes anything: the
+   * gates above may have waited hours, and an attacker who minted a key or
+   * attached a policy meanwhile would otherwise keep it. (Open incidents
+   * started before this read keep eradicating from the first evidence.)
+   */
+  async function eradicationEvidence(): Promise<CredentialEvidenceFacts> {
+    if (!patched('eradication-rereads-cloudtrail') || incident.halted) return ev;
+    try {
+      const again = await reads.captureCredentialEvidence({ incidentId, facts: f, windowEnd: workflowNowIso(), beforeEradication: true });
+      // No step: the evidence step's own items are the ones sealed before containment.
+      for (const item of again.refs) incident.recordEvidence(item);
+      const known = new Set(ev.changes.map((c) => c.eventId));
+      const fresh = again.facts.changes.filter((c) => !known.has(c.eventId)).length;
+      incident.found('collect-evidence', 'CloudTrail re-read before eradication', `${again.facts.changes.length} change(s) by the compromised credentials from ${again.facts.window.start} to ${again.facts.window.end}${fresh > 0 ? `, ${fresh} made since the first capture` : ''}`);
+      return again.facts;
+    } catch (e) {
+      incident.note('collect-evidence', 'read CloudTrail again before eradication', `the read failed (${e instanceof Error ? e.message : String(e)}); eradicating what the first evidence shows`);
+      return ev;
+    }
   }
 
   // 5. Rollback (saga, newest first) until the incident is closed; an undo refused as unsafe for now stays owed.

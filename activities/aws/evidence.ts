@@ -31,6 +31,12 @@ export interface CredentialCaptureInput {
   facts: CredentialFacts;
   /** End of the CloudTrail window (ISO); the window reaches back the configured lookback. */
   windowEnd: string;
+  /**
+   * Before eradication: CloudTrail read again (the attacker may have acted
+   * while the gates waited) and sealed under `before-eradication/`, with the
+   * state of what it shows changed; the principal is not captured again.
+   */
+  beforeEradication?: boolean;
 }
 
 export interface CredentialCaptureResult {
@@ -172,9 +178,10 @@ export async function captureCredentialEvidence(
   const { iam, store } = clients;
   const { facts, incidentId } = input;
   const refs: EvidenceRef[] = [];
+  const prefix = input.beforeEradication === true ? 'before-eradication/' : '';
   const seal = async (name: string, value: unknown) => {
     try {
-      refs.push(await store.seal({ incidentId, name, mediaType: 'application/json', content: json(value) }));
+      refs.push(await store.seal({ incidentId, name: prefix + name, mediaType: 'application/json', content: json(value) }));
     } catch (e) {
       if (e instanceof EvidenceError) throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !e.retryable });
       throw e;
@@ -237,10 +244,12 @@ export async function captureCredentialEvidence(
   }
   result.changes = changes;
 
-  await seal('triage.json', facts);
-  if (p?.kind === 'user') await captureUser(iam, p, result, seal);
-  else if (p?.kind === 'role') await captureRole(iam, p, result, seal);
-  else await seal('principal.json', { unavailable: `the principal could not be resolved: ${facts.notFound.join('; ') || 'no principal named'}` });
+  if (input.beforeEradication !== true) {
+    await seal('triage.json', facts);
+    if (p?.kind === 'user') await captureUser(iam, p, result, seal);
+    else if (p?.kind === 'role') await captureRole(iam, p, result, seal);
+    else await seal('principal.json', { unavailable: `the principal could not be resolved: ${facts.notFound.join('; ') || 'no principal named'}` });
+  }
 
   for (const l of lookups) {
     const name =

@@ -12,6 +12,8 @@ import {
   PutUserPolicyCommand,
   UpdateAccessKeyCommand,
   CreateUserCommand,
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -119,7 +121,8 @@ describe('credential-compromise runbook against moto and the sandbox CloudTrail'
     const handle = await startCredentialIncident(client, taskQueue, { policy: await straight(), targets: [{ kind: 'access-key', id: u.key }] });
     await waitForStatus(handle, settled);
     const events = await timeline(handle);
-    const sealed = events.filter((e) => e.type === 'evidence.sealed').map((e) => (e.type === 'evidence.sealed' ? e.data.name : ''));
+    const captured = events.filter((e) => e.type === 'evidence.sealed' && e.step === 'collect-evidence');
+    const sealed = captured.map((e) => (e.type === 'evidence.sealed' ? e.data.name : ''));
     expect(sealed).toEqual([
       'triage.json',
       'principal.json',
@@ -131,9 +134,9 @@ describe('credential-compromise runbook against moto and the sandbox CloudTrail'
       'attacker-changes.json',
     ]);
     const firstAction = events.findIndex((e) => e.type === 'action.started');
-    expect(firstAction).toBeGreaterThan(events.findLastIndex((e) => e.type === 'evidence.sealed'));
+    expect(firstAction).toBeGreaterThan(events.indexOf(captured.at(-1)!));
     const manifest = await deps.evidence.manifest(handle.workflowId);
-    const lastCapture = Math.max(...manifest.map((m) => Date.parse(m.capturedAt)));
+    const lastCapture = Math.max(...manifest.filter((m) => sealed.includes(m.name)).map((m) => Date.parse(m.capturedAt)));
     expect(lastCapture).toBeLessThanOrEqual(Date.parse(events[firstAction]!.at));
   });
 
@@ -358,6 +361,31 @@ describe('eradication of what the compromised key created or changed', () => {
     expect((await iam.send(new ListAttachedUserPoliciesCommand({ UserName: newUser }))).AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([adminPolicyArn]);
     const restored = decodeURIComponent((await iam.send(new GetRoleCommand({ RoleName: role.name }))).Role!.AssumeRolePolicyDocument!);
     expect(JSON.parse(restored)).toEqual(JSON.parse(evil));
+  });
+
+  it('reads CloudTrail again before eradicating, and deactivates a key the attacker minted while the containment gate waited', async () => {
+    const u = await leakedUser({ loginProfile: false });
+    // IAM allows two keys per user: the second one retired leaves the attacker room for one.
+    await iam.send(new DeleteAccessKeyCommand({ UserName: u.user, AccessKeyId: u.otherKey }));
+    const handle = await startCredentialIncident(client, taskQueue, {
+      policy: await straight({ 'deactivate-access-key': one, 'eradicate-access-keys': one }),
+      targets: [{ kind: 'access-key', id: u.key }],
+    });
+    await waitForStatus(handle, awaiting('deactivate-access-key'));
+    // Minted after the first evidence was sealed: only a second read can find it.
+    const minted = (await iam.send(new CreateAccessKeyCommand({ UserName: u.user }))).AccessKey!.AccessKeyId!;
+    trail.seed([userEvent(u, 'CreateAccessKey', 0, { requestParameters: { userName: u.user }, responseElements: { accessKey: { accessKeyId: minted, userName: u.user, status: 'Active' } } })], testAccountId);
+    await handle.executeUpdate(decideUpdate, vote('deactivate-access-key', 'cli:bob'));
+    await waitForStatus(handle, awaiting('eradicate-access-keys'));
+    await handle.executeUpdate(decideUpdate, vote('eradicate-access-keys', 'cli:bob'));
+    await waitForStatus(handle, settled);
+    expect(await keyStatus(u.user, minted)).toBe('Inactive');
+    const events = await timeline(handle);
+    const reread = (await evidence(events, 'before-eradication/attacker-changes.json')) as { changes: { accessKeyId?: string }[] };
+    expect(reread.changes.map((c) => c.accessKeyId)).toEqual([minted]);
+    const sealedAt = events.findIndex((e) => e.type === 'evidence.sealed' && e.data.name === 'before-eradication/attacker-changes.json');
+    expect(sealedAt).toBeLessThan(events.findIndex((e) => e.type === 'action.started' && e.step === 'eradicate-access-keys'));
+    expect(events.find((e) => e.type === 'finding.recorded' && e.data.what === 'CloudTrail re-read before eradication')?.data).toMatchObject({ detail: expect.stringContaining('1 made since the first capture') });
   });
 
   it("finds what a role's sessions created among the account's IAM events, and quarantines it once approved", async () => {

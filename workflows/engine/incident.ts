@@ -188,6 +188,11 @@ export class Incident<S extends string = string> {
     };
   }
 
+  /** Whether the incident was rolled back: nothing more is done. */
+  get halted(): boolean {
+    return this.lifecycle.halted;
+  }
+
   /** Seals one piece of evidence (through an activity) and records it. */
   async evidence(seal: () => Promise<EvidenceRefSummary>, step?: S): Promise<EvidenceRefSummary> {
     return this.recordEvidence(await seal(), step);
