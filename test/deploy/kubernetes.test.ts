@@ -1,8 +1,8 @@
 /**
  * deploy/kubernetes, the kustomize base: rendered by the real kubectl
  * (`kubectl kustomize`), applied to the real kube-apiserver the global setup
- * starts with server-side dry-run (the namespace is created for real, nothing
- * else is stored), and checked as the compose test checks docker-compose.yml:
+ * starts with server-side dry-run (only the namespace, and the ServiceAccount
+ * a token is issued for, are stored), and checked as the compose test checks docker-compose.yml:
  * every variable against the config schema, secrets only in Secrets, and the
  * probes against the real `firebreak serve`.
  *
@@ -13,16 +13,17 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, configVariables, parseConfig, secretVariables, type Config } from '../../src/config/index.ts';
+import { kubeClients } from '../../src/wiring/clients.ts';
 import { spawnServe } from '../support/serve.ts';
 import { kubeConfig, sandbox, uniqueName } from '../support/servers.ts';
 import { slackStub, stubToken } from '../support/slack-stub.ts';
@@ -314,6 +315,22 @@ async function serveAsDeployment(role: 'intake' | 'slack', extra: Env = {}) {
   return { serve, port, container: firebreakContainer(d) };
 }
 
+/** Where the kubelet mounts a pod's ServiceAccount token and the cluster's CA. */
+const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** The kubeconfig file the worker reads: KUBECONFIG, resolved through its volume mount to a ConfigMap item. */
+function workerKubeconfig(): string {
+  const worker = byRole('worker');
+  const container = firebreakContainer(worker);
+  const path = configOf(rendered, worker).KUBECONFIG ?? '';
+  const mount = container.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+  const volume = worker.spec.template.spec.volumes?.find((v) => v.name === mount?.name);
+  const item = volume?.configMap?.items?.find((i) => `${mount?.mountPath}/${i.path}` === path);
+  const file = item === undefined ? undefined : referenced(rendered, 'ConfigMap', volume!.configMap!.name)?.[item.key];
+  if (file === undefined) throw new Error(`KUBECONFIG (${path}) is not an item of a ConfigMap volume mounted in the worker`);
+  return file;
+}
+
 describe('deploy/kubernetes, the kustomize base', () => {
   it('renders the worker, intake and slack Deployments, each running `firebreak serve` with exactly its role', () => {
     expect(deployments.map(roleOf).sort()).toEqual(['intake', 'slack', 'worker']);
@@ -382,6 +399,25 @@ describe('deploy/kubernetes, the kustomize base', () => {
       for (const c of worker.spec.template.spec.containers) c.securityContext = { ...c.securityContext, runAsNonRoot: false };
       const root = await dryRunApply([worker]);
       expect(root.stderr).toMatch(/would violate PodSecurity "restricted:latest"/);
+    });
+
+    // The one object stored besides the namespace: a token can only be issued for a ServiceAccount that exists.
+    it("authenticates the worker's kubeconfig as the shipped ServiceAccount, reading the token and CA from the files the kubelet mounts", async () => {
+      const account = rendered.find((o) => o.kind === 'ServiceAccount')!;
+      await core.createNamespacedServiceAccount({ namespace, body: account });
+      const issued = await core.createNamespacedServiceAccountToken({ name: account.metadata.name, namespace, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+      // This machine's stand-in for the kubelet's mount, and for the API server behind kubernetes.default.svc.
+      const mounted = join(overlayDir, 'serviceaccount');
+      await mkdir(mounted, { recursive: true });
+      await writeFile(join(mounted, 'token'), issued.status?.token ?? '');
+      const admin = kubeConfig().getCurrentCluster()!;
+      await writeFile(join(mounted, 'ca.crt'), admin.caData === undefined ? await readFile(admin.caFile!) : Buffer.from(admin.caData, 'base64'));
+      const file = join(overlayDir, 'worker-kubeconfig');
+      await writeFile(file, workerKubeconfig().replaceAll(serviceAccountDir, mounted).replace('https://kubernetes.default.svc', sandbox().kubeServer));
+      // As the worker builds its clients (src/wiring/clients.ts), from KUBECONFIG.
+      const { config } = kubeClients(file);
+      const review = await config.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
+      expect(review.status?.userInfo?.username).toBe(`system:serviceaccount:${namespace}:${account.metadata.name}`);
     });
   });
 
@@ -521,18 +557,8 @@ describe('deploy/kubernetes, the kustomize base', () => {
   });
 
   it("gives the worker a kubeconfig for its own cluster, as its ServiceAccount's mounted token", () => {
-    const worker = byRole('worker');
-    const container = firebreakContainer(worker);
-    const path = configOf(rendered, worker).KUBECONFIG ?? '';
-    const mount = container.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
-    expect(mount, `a volume mounted over ${path}`).toBeDefined();
-    const volume = worker.spec.template.spec.volumes?.find((v) => v.name === mount!.name);
-    const item = volume?.configMap?.items?.find((i) => `${mount!.mountPath}/${i.path}` === path);
-    expect(item, `${path} is an item of a ConfigMap volume`).toBeDefined();
-    const file = referenced(rendered, 'ConfigMap', volume!.configMap!.name)![item!.key]!;
     const kc = new KubeConfig();
-    kc.loadFromString(file);
-    const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
+    kc.loadFromString(workerKubeconfig());
     expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://kubernetes.default.svc', caFile: `${serviceAccountDir}/ca.crt` });
     // client-node's "tokenFile" provider re-reads the file every minute: the kubelet rotates the bound token.
     expect(kc.getCurrentUser()?.authProvider).toEqual({ name: 'tokenFile', config: { tokenFile: `${serviceAccountDir}/token` } });
