@@ -79,6 +79,7 @@ interface Container {
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface PodSpec {
+  topologySpreadConstraints?: SpreadConstraint[];
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
   enableServiceLinks?: boolean;
@@ -96,6 +97,12 @@ interface KubeObject {
 }
 interface Deployment extends KubeObject {
   spec: { replicas?: number; selector: { matchLabels?: Labels }; template: { metadata: { labels?: Labels }; spec: PodSpec } };
+}
+interface SpreadConstraint {
+  topologyKey: string;
+  maxSkew: number;
+  whenUnsatisfiable: string;
+  labelSelector?: { matchLabels?: Labels };
 }
 interface Budget extends KubeObject {
   spec: { selector: { matchLabels?: Labels }; minAvailable?: number | string; maxUnavailable?: number | string };
@@ -592,6 +599,17 @@ describe('deploy/kubernetes, the kustomize base', () => {
       const others = deployments.filter((o) => o !== d && selects(mine[0]!.spec.selector.matchLabels, podsOf(o)));
       expect(others, d.metadata.name).toEqual([]);
       expect(selects(d.spec.selector.matchLabels, podsOf(d)), `${d.metadata.name}'s selector matches its pods`).toBe(true);
+    }
+  });
+
+  it("runs at least two replicas of each Deployment, spread over nodes where the cluster has them", () => {
+    for (const d of deployments) {
+      expect(d.spec.replicas, d.metadata.name).toBeGreaterThanOrEqual(2);
+      const spread = (d.spec.template.spec.topologySpreadConstraints ?? []).filter((c) => c.topologyKey === 'kubernetes.io/hostname');
+      expect(spread.length, d.metadata.name).toBe(1);
+      // Its own pods only, and never left Pending on a one-node cluster.
+      expect(selects(spread[0]!.labelSelector?.matchLabels, podsOf(d)) && spread[0]!.whenUnsatisfiable === 'ScheduleAnyway', d.metadata.name).toBe(true);
+      expect(deployments.filter((o) => o !== d && selects(spread[0]!.labelSelector?.matchLabels, podsOf(o))), d.metadata.name).toEqual([]);
     }
   });
 
