@@ -80,6 +80,7 @@ interface Container {
 }
 interface PodSpec {
   topologySpreadConstraints?: SpreadConstraint[];
+  terminationGracePeriodSeconds?: number;
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
   enableServiceLinks?: boolean;
@@ -91,7 +92,7 @@ interface PodSpec {
 interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Labels };
+  metadata: { name: string; namespace?: string; labels?: Labels; annotations?: Labels };
   data?: Record<string, string>;
   stringData?: Record<string, string>;
 }
@@ -425,6 +426,37 @@ describe('deploy/kubernetes, the kustomize base', () => {
       const review = await config.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
       expect(review.status?.userInfo?.username).toBe(`system:serviceaccount:${namespace}:${account.metadata.name}`);
     });
+  });
+
+  it("renders the overlay docs/deploy-kubernetes.md shows: a valid configuration for every role, the image pinned by digest, the worker's IAM role", async () => {
+    const docs = await readFile(join(repoRoot, 'docs', 'deploy-kubernetes.md'), 'utf8');
+    const shown = /```yaml\n# kustomization\.yaml\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(shown, 'a kustomization.yaml in the docs').toBeDefined();
+    const dir = await mkdtemp(join(tmpdir(), 'firebreak-docs-overlay-'));
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    // Only the docs' placeholders are filled in: where the base is, the digest, the secret files.
+    const text = shown!.replace(/^(\s+- )\.\.\/firebreak\/deploy\/kubernetes\b.*$/m, `$1${relative(dir, baseDir)}`).replace('sha256:<the digest you pushed>', digest);
+    await writeFile(join(dir, 'kustomization.yaml'), text);
+    await writeFile(join(dir, 'intake-secrets.env'), `FIREBREAK_INTAKE_FALCO_TOKEN=${falcoToken}\n`);
+    await writeFile(join(dir, 'slack-secrets.env'), `SLACK_BOT_TOKEN=${stubToken}\nSLACK_SIGNING_SECRET=${signingSecret}\n`);
+    const objects = await kustomize(dir);
+    const documented = ofKind<Deployment>(objects, 'Deployment');
+    expect(documented.map(roleOf).sort()).toEqual(['intake', 'slack', 'worker']);
+    for (const d of documented) {
+      expect(configOf(objects, d).FIREBREAK_ROLES, d.metadata.name).toEqual([roleOf(d)]);
+      expect(firebreakContainer(d).image, d.metadata.name).toBe(`registry.example.com/security/firebreak@${digest}`);
+    }
+    expect(configOf(objects, documented.find((d) => roleOf(d) === 'worker')!).FIREBREAK_APPROVER_GROUPS).toEqual({ 'security-oncall': ['slack:U024BE7LH', 'cli:alice'] });
+    const account = objects.find((o) => o.kind === 'ServiceAccount');
+    expect(account?.metadata.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\//);
+  });
+
+  it("gives the worker's pods longer to stop than the worker's 30 s shutdown grace for running activities", async () => {
+    const source = await readFile(join(repoRoot, 'src', 'worker', 'index.ts'), 'utf8');
+    const grace = Number(/shutdownGraceTime: '(\d+) seconds'/.exec(source)?.[1]);
+    expect(grace).toBeGreaterThan(0);
+    expect(byRole('worker').spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(grace);
   });
 
   it('configures the Firebreak containers only with variables the config schema declares', () => {
