@@ -270,7 +270,7 @@ function variableNames(objects: KubeObject[]): { where: string; name: string }[]
     if (o.metadata.name.startsWith('firebreak-kubeconfig')) continue; // a file, mounted, not environment
     for (const key of Object.keys(dataOf(o))) names.push({ where: `${o.kind} ${o.metadata.name}`, name: key });
   }
-  for (const d of deployments) for (const c of containersOf(d)) for (const e of c.env ?? []) names.push({ where: `${d.metadata.name}/${c.name}`, name: e.name });
+  for (const d of ofKind<Deployment>(objects, 'Deployment')) for (const c of containersOf(d)) for (const e of c.env ?? []) names.push({ where: `${d.metadata.name}/${c.name}`, name: e.name });
   return names;
 }
 
