@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { ApiException, AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kuber
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, configVariables, parseConfig, secretVariables, type Config } from '../../src/config/index.ts';
+import { freePort } from '../../src/sandbox/processes.ts';
 import { kubeClients } from '../../src/wiring/clients.ts';
 import { spawnServe } from '../support/serve.ts';
 import { kubeConfig, sandbox, uniqueName } from '../support/servers.ts';
@@ -285,13 +286,6 @@ function containerPort(container: Container, port: PortRef): number | undefined 
 const probesOf = (c: Container): [string, Probe][] =>
   (['startupProbe', 'livenessProbe', 'readinessProbe'] as const).flatMap((kind) => (c[kind] === undefined ? [] : [[kind, c[kind]] as [string, Probe]]));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const tcpAccepts = (port: number): Promise<boolean> =>
   new Promise((resolve) => {

@@ -3,21 +3,14 @@
  * file's `slack` service does: it loads the runbooks, verifies Slack's
  * signatures, answers `/incident` with the modal, and stops on SIGTERM.
  */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/sandbox/processes.ts';
 import { incidentModalCallbackId } from '../../src/slack/blocks.ts';
 import { spawnServe } from '../support/serve.ts';
 import { sandbox } from '../support/servers.ts';
 import { postToSlackApp, signingSecret, slashCommand } from '../support/slack.ts';
 import { slackStub, stubToken } from '../support/slack-stub.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('firebreak serve with FIREBREAK_ROLES=slack', () => {
   it('serves signed Slack requests alone, refuses unsigned ones, and stops on SIGTERM', async () => {
