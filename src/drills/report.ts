@@ -2,10 +2,13 @@
  * A drill's after-action report (`drill run --report md|html`), rendered from its scorecard: the verdict
  * first, then what the run did against the scenario. One document model
  * renders as Markdown and as HTML, so both show the same sections; the key
- * times and gate waits come from the post-incident report's own tables, so a
- * drill and a live incident read the same.
+ * times and gate waits come from the post-incident report's own tables, and the
+ * HTML's time chart is the one `timeline --format html` draws, so a drill and a
+ * live incident read the same.
  */
 import { printable } from '../text/terminal.ts';
+import { renderTimeChart } from '../timeline/chart.ts';
+import { esc, htmlList, htmlPage, htmlTable } from '../timeline/html.ts';
 import { approvalWaitTotal, cell, drillBanner, drillNotice, formatDuration, gateWaitsTable, keyTimesTable, table, type PlainTable } from '../timeline/render.ts';
 import type { Scorecard, ThresholdOutcome } from './scorecard-types.ts';
 
@@ -163,64 +166,36 @@ export function renderScorecardMarkdown(sc: Scorecard): string {
   return printable(lines.join('\n'));
 }
 
-/** Text as HTML: every character that could open markup or leave an attribute, escaped. */
-function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
 function htmlInline(parts: readonly Inline[]): string {
   return parts.map((x) => (typeof x === 'string' ? esc(x) : 'strong' in x ? `<strong>${esc(x.strong)}</strong>` : `<code>${esc(x.code)}</code>`)).join('');
 }
 
 function htmlBlock(b: Block): string {
   if ('p' in b) return `<p>${htmlInline(b.p)}</p>`;
-  if ('list' in b) return `<ul>${b.list.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>`;
-  if (b.table.rows.length === 0) return '<p><em>None.</em></p>';
-  const head = `<thead><tr>${b.table.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`;
-  const body = `<tbody>${b.table.rows.map((r) => `<tr>${r.map((c) => `<td${c === 'MISSED' ? ' class="bad"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('\n')}</tbody>`;
-  return `<table>${head}\n${body}</table>`;
+  if ('list' in b) return htmlList(b.list);
+  return htmlTable(b.table, (c) => c === 'MISSED');
 }
 
-// Inline and fixed: the file is opened from disk or an attachment, with nothing to fetch.
-const style = `
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1d232a; }
-.verdict { font-size: 1.25rem; padding: .6rem 1rem; border-radius: 6px; }
-.verdict.pass { background: #e3f6e8; border-left: 6px solid #1f8a3b; }
-.verdict.fail { background: #fde8e8; border-left: 6px solid #c62828; }
-.drill { font-weight: 700; letter-spacing: .02em; color: #7a4b00; background: #fff4d6; padding: .4rem 1rem; border-radius: 6px; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
-dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; width: 100%; }
-th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
-th { background: #f3f5f7; }
-td.bad { color: #c62828; font-weight: 700; }
-code { font: 13px ui-monospace, monospace; }
-`;
+/** The drill's time chart: its timeline and gates, the adversary's moves, to the end of the virtual time it covered. */
+function drillChart(sc: Scorecard): string {
+  return renderTimeChart({
+    events: sc.timeline,
+    metrics: sc.metrics,
+    endAt: new Date(Date.parse(sc.startedAt) + sc.virtualMs).toISOString(),
+    adversary: sc.adversary,
+  });
+}
 
-/** The after-action report of a drill run, as one self-contained HTML page: inline CSS, no script, nothing fetched. */
+/** The after-action report of a drill run, as one self-contained HTML page: inline CSS and SVG, no script, nothing fetched. */
 export function renderScorecardHtml(sc: Scorecard): string {
   const doc = reportDoc(sc);
-  const html = [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    // Defence in depth: even an escaping bug could neither run a script nor load anything.
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${esc(`${doc.pass ? 'PASS' : 'FAIL'} — ${doc.title}`)}</title>`,
-    `<style>${style}</style>`,
-    '</head>',
-    '<body>',
+  return htmlPage(`${doc.pass ? 'PASS' : 'FAIL'} — ${doc.title}`, [
     `<p class="verdict ${doc.pass ? 'pass' : 'fail'}"><strong>${doc.pass ? 'PASS' : 'FAIL'}</strong> — ${esc(doc.verdict)}</p>`,
     `<p class="drill">${esc(drillNotice)}</p>`,
     `<h1>${esc(doc.title)}</h1>`,
     `<dl class="facts">${doc.facts.map(([label, value]) => `<dt>${esc(label)}</dt><dd>${htmlInline(value)}</dd>`).join('')}</dl>`,
+    // The chart comes first: the run at a glance, then its figures.
+    `<section>\n<h2>Time chart</h2>\n${drillChart(sc)}\n</section>`,
     ...doc.sections.map((s) => `<section>\n<h2>${esc(s.heading)}</h2>\n${s.blocks.map(htmlBlock).join('\n')}\n</section>`),
-    '</body>',
-    '</html>',
-    '',
-  ];
-  return printable(html.join('\n'));
+  ]);
 }

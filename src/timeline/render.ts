@@ -174,17 +174,34 @@ export function renderGateWaits(m: IncidentMetrics): string[] {
   return [...table(t.head, t.rows), '', approvalWaitTotal(m)];
 }
 
-/** The post-incident report. */
-export function renderMarkdown(r: TimelineReport): string {
+/** What the post-incident report says, before any format: Markdown here, HTML in render-html.ts. */
+export interface ReportParts {
+  metrics: IncidentMetrics;
+  /** The runbook's containment steps; undefined when its workflow is not in the catalog. */
+  containment: readonly string[] | undefined;
+  title: string;
+  /** Label and plain value; `code` marks an identifier. */
+  facts: { label: string; value: string; code?: boolean }[];
+  summary: string | null;
+  counts: string;
+  targets: string[];
+  timeline: PlainTable;
+  decisions: PlainTable;
+  actions: PlainTable;
+  evidence: PlainTable;
+  /** Each rollback event: when, what, who. */
+  rollback: { at: string; what: string; actor?: string }[];
+  followUps: string[];
+}
+
+export function reportParts(r: TimelineReport): ReportParts {
   const ev = r.events;
-  const metrics = reportMetrics(r);
   const containment = containmentOf(r);
   const opened = ofType(ev, 'incident.opened')[0];
   const alert = ofType(ev, 'alert.received')[0];
   const closed = ofType(ev, 'incident.closed')[0];
   const decisions = ev.filter((e) => e.type === 'approval.granted' || e.type === 'approval.denied' || e.type === 'approval.timed-out' || e.type === 'approval.skipped');
   const actions = ev.filter((e) => e.type.startsWith('action.') && e.type !== 'action.started');
-  const rollback = ev.filter((e) => e.type.startsWith('rollback.'));
   const followUps: string[] = [];
   for (const p of r.status?.pendingApprovals ?? []) {
     followUps.push(`Step ${p.step} awaits approval (${p.approvals} of ${p.required}) from ${p.approvers.join(', ')}${p.deadline ? ` by ${p.deadline}` : ''}.`);
@@ -196,62 +213,87 @@ export function renderMarkdown(r: TimelineReport): string {
   for (const f of ofType(ev, 'follow-up.raised')) followUps.push(`${f.data.what}${f.data.target ? ` (${f.data.target})` : ''}: ${f.data.why}.`);
   if (r.failure !== undefined) followUps.push(`The incident's workflow ${describeFailure(r.failure)}; nothing more runs in it.`);
   else if (closed === undefined) followUps.push('The incident is still open: close it when containment is confirmed (`firebreak close`).');
+  return {
+    metrics: reportMetrics(r),
+    containment,
+    title: `Incident report: ${r.status?.runbook.title ?? opened?.data.runbook ?? r.incidentId}`,
+    facts: [
+      { label: 'Incident', value: r.incidentId, code: true },
+      { label: 'Runbook', value: opened ? `${opened.data.runbook} v${opened.data.version}` : 'unknown' },
+      { label: 'Mode', value: opened?.data.mode ?? 'unknown' },
+      { label: 'Requested by', value: opened?.data.requester ?? 'unknown' },
+      { label: 'Opened', value: `${opened?.at ?? 'unknown'} (UTC)` },
+      { label: 'State', value: `${r.failure ? describeFailure(r.failure) : closed ? `closed ${closed.at}` : (r.status?.phase ?? 'open')} (workflow ${r.workflowStatus})` },
+      { label: 'Report built from', value: `${r.source === 'query' ? 'the running incident' : 'the incident’s event history (no worker answered)'}, ${r.generatedAt}` },
+    ],
+    summary: alert ? `${alert.data.severity.toUpperCase()} alert from ${alert.data.source}: ${alert.data.summary}` : null,
+    counts: `Alerts: ${alertCount(r)}; evidence items: ${ofType(ev, 'evidence.sealed').length}; actions: ${ofType(ev, 'action.started').length} (${ofType(ev, 'action.failed').length} failed).`,
+    targets: opened?.data.targets ?? [],
+    timeline: { head: ['#', 'time', 'step', 'who', 'event'], rows: ev.map((e) => [String(e.seq), e.at, e.step ?? '', e.actor ?? '', describeEvent(e)]) },
+    decisions: { head: ['time', 'step', 'who', 'decision', 'why'], rows: decisions.map((e) => [e.at, e.step ?? '', e.actor ?? 'policy', e.type.replace('approval.', ''), describeEvent(e)]) },
+    actions: { head: ['time', 'step', 'result'], rows: actions.map((e) => [e.at, e.step ?? '', describeEvent(e)]) },
+    evidence: { head: ['name', 'sha256', 'bytes', 'sealed', 'location'], rows: ofType(ev, 'evidence.sealed').map((e) => [e.data.name, e.data.sha256, String(e.data.bytes), e.at, e.data.uri]) },
+    rollback: ev.filter((e) => e.type.startsWith('rollback.')).map((e) => ({ at: e.at, what: describeEvent(e), ...(e.actor ? { actor: e.actor } : {}) })),
+    followUps,
+  };
+}
 
+/** Why a report has no containment times, when its workflow is not a runbook. */
+export function containmentUnknown(r: TimelineReport): string {
+  return `Containment times are not known: workflow ${r.workflow ?? '(not recorded)'} is not a runbook in the catalog, so its containment steps are not known.`;
+}
+
+/** The post-incident report. */
+export function renderMarkdown(r: TimelineReport): string {
+  const p = reportParts(r);
+  const md = (t: PlainTable) => table(t.head, t.rows);
   const lines = [
-    ...(isDrillTimeline(ev) ? [drillBanner, ''] : []),
-    `# Incident report: ${r.status?.runbook.title ?? opened?.data.runbook ?? r.incidentId}`,
+    ...(isDrillTimeline(r.events) ? [drillBanner, ''] : []),
+    `# ${p.title}`,
     '',
-    `- **Incident:** \`${r.incidentId}\``,
-    `- **Runbook:** ${opened ? `${opened.data.runbook} v${opened.data.version}` : 'unknown'}`,
-    `- **Mode:** ${opened?.data.mode ?? 'unknown'}`,
-    `- **Requested by:** ${opened?.data.requester ?? 'unknown'}`,
-    `- **Opened:** ${opened?.at ?? 'unknown'} (UTC)`,
-    `- **State:** ${r.failure ? cell(describeFailure(r.failure)) : closed ? `closed ${closed.at}` : (r.status?.phase ?? 'open')} (workflow ${r.workflowStatus})`,
-    `- **Report built from:** ${r.source === 'query' ? 'the running incident' : 'the incident’s event history (no worker answered)'}, ${r.generatedAt}`,
+    ...p.facts.map((f) => `- **${f.label}:** ${f.code ? `\`${f.value}\`` : f.label === 'State' ? cell(f.value) : f.value}`),
     '',
     '## Summary',
     '',
-    alert ? cell(`${alert.data.severity.toUpperCase()} alert from ${alert.data.source}: ${alert.data.summary}`) : '_No alert recorded._',
-    `Alerts: ${alertCount(r)}; evidence items: ${ofType(ev, 'evidence.sealed').length}; actions: ${ofType(ev, 'action.started').length} (${ofType(ev, 'action.failed').length} failed).`,
+    p.summary === null ? '_No alert recorded._' : cell(p.summary),
+    p.counts,
     '',
     '## Key times',
     '',
-    ...renderKeyTimes(metrics),
-    ...(containment === undefined
-      ? ['', cell(`Containment times are not known: workflow ${r.workflow ?? '(not recorded)'} is not a runbook in the catalog, so its containment steps are not known.`)]
-      : []),
+    ...renderKeyTimes(p.metrics),
+    ...(p.containment === undefined ? ['', cell(containmentUnknown(r))] : []),
     '',
     '### Waiting on approval',
     '',
-    ...renderGateWaits(metrics),
+    ...renderGateWaits(p.metrics),
     '',
     '## Impact and targets',
     '',
-    ...(opened?.data.targets.length ? opened.data.targets.map((t) => `- \`${t}\``) : ['_None recorded._']),
+    ...(p.targets.length ? p.targets.map((t) => `- \`${t}\``) : ['_None recorded._']),
     '',
     '## Timeline (UTC)',
     '',
-    ...table(['#', 'time', 'step', 'who', 'event'], ev.map((e) => [String(e.seq), e.at, e.step ?? '', e.actor ?? '', describeEvent(e)])),
+    ...md(p.timeline),
     '',
     '## Decisions',
     '',
-    ...table(['time', 'step', 'who', 'decision', 'why'], decisions.map((e) => [e.at, e.step ?? '', e.actor ?? 'policy', e.type.replace('approval.', ''), describeEvent(e)])),
+    ...md(p.decisions),
     '',
     '## Actions and results',
     '',
-    ...table(['time', 'step', 'result'], actions.map((e) => [e.at, e.step ?? '', describeEvent(e)])),
+    ...md(p.actions),
     '',
     '## Evidence',
     '',
-    ...table(['name', 'sha256', 'bytes', 'sealed', 'location'], ofType(ev, 'evidence.sealed').map((e) => [e.data.name, e.data.sha256, String(e.data.bytes), e.at, e.data.uri])),
+    ...md(p.evidence),
     '',
     '## Rollback',
     '',
-    ...(rollback.length === 0 ? ['Not rolled back.'] : rollback.map((e) => `- ${e.at}: ${cell(describeEvent(e))}${e.actor ? ` (${e.actor})` : ''}`)),
+    ...(p.rollback.length === 0 ? ['Not rolled back.'] : p.rollback.map((x) => `- ${x.at}: ${cell(x.what)}${x.actor ? ` (${x.actor})` : ''}`)),
     '',
     '## Open follow-ups',
     '',
-    ...(followUps.length === 0 ? ['None.'] : followUps.map((f) => `- ${cell(f)}`)),
+    ...(p.followUps.length === 0 ? ['None.'] : p.followUps.map((f) => `- ${cell(f)}`)),
     '',
   ];
   // Alert text is attacker-chosen: the report, read in a terminal or a viewer, carries no raw control character.

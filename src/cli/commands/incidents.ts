@@ -139,16 +139,17 @@ export function registerIncidents(program: Command): void {
 
   program
     .command('timeline')
-    .description('Export an incident timeline: Markdown post-incident report, JSON (firebreak.timeline/v1) or CSV.')
+    .description('Export an incident timeline: Markdown or HTML post-incident report, JSON (firebreak.timeline/v1) or CSV.')
     .argument('<incident>', 'incident id')
-    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'csv']).default('md'))
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'html', 'json', 'csv']).default('md'))
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .option('--from-history', 'rebuild from the event history even if a worker answers')
-    .action(async (incident: string, opts: { format: 'md' | 'json' | 'csv'; output?: string; fromHistory?: boolean }) => {
+    .action(async (incident: string, opts: { format: 'md' | 'html' | 'json' | 'csv'; output?: string; fromHistory?: boolean }) => {
       await withClient(async (client, config) => {
-        const [{ loadTimeline, IncidentNotFoundError }, render, { workflowsPath }, { createLogger }, { installRuntime }] = await Promise.all([
+        const [{ loadTimeline, IncidentNotFoundError }, render, { renderHtml }, { workflowsPath }, { createLogger }, { installRuntime }] = await Promise.all([
           import('../../timeline/report.ts'),
           import('../../timeline/render.ts'),
+          import('../../timeline/render-html.ts'),
           import('../../worker/paths.ts'),
           import('../../log.ts'),
           import('../../worker/runtime.ts'),
@@ -162,7 +163,8 @@ export function registerIncidents(program: Command): void {
           if (e instanceof IncidentNotFoundError) throw new UserError(e.message);
           throw e;
         }
-        const text = opts.format === 'md' ? render.renderMarkdown(report) : opts.format === 'json' ? render.renderJson(report) : render.renderCsv(report);
+        const renderers = { md: render.renderMarkdown, html: renderHtml, json: render.renderJson, csv: render.renderCsv };
+        const text = renderers[opts.format](report);
         if (opts.output === undefined) process.stdout.write(text);
         else {
           await writeFile(opts.output, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {

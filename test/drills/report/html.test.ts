@@ -42,12 +42,12 @@ describe('the drill after-action report (HTML)', () => {
     expect(renderScorecardHtml(passingCard())).toContain('<p class="verdict pass"><strong>PASS</strong>');
   });
 
-  it('has the same sections as the Markdown report, in the same order', () => {
+  it('has the time chart, then the same sections as the Markdown report, in the same order', () => {
     const card = failingCard();
     const mdHeadings = [...renderScorecardMarkdown(card).matchAll(/^## (.+)$/gm)].map((m) => m[1]);
     const htmlHeadings = [...renderScorecardHtml(card).matchAll(/<h2>(.+?)<\/h2>/g)].map((m) => m[1]);
-    expect(htmlHeadings).toEqual(mdHeadings);
-    expect(htmlHeadings).toEqual(['Thresholds', 'Expectations', 'Key times', 'Gates', 'Adversary actions', 'Evidence', 'Rollback', 'Real systems', 'Faults injected', 'Notices']);
+    expect(htmlHeadings).toEqual(['Time chart', ...mdHeadings]);
+    expect(htmlHeadings).toEqual(['Time chart', 'Thresholds', 'Expectations', 'Key times', 'Gates', 'Adversary actions', 'Evidence', 'Rollback', 'Real systems', 'Faults injected', 'Notices']);
   });
 
   it('shows the figures the Markdown shows: a threshold row, the key times and a gate', () => {
