@@ -113,13 +113,15 @@ describe('firebreak incident commands', () => {
 
   it('timeline writes each format to a file and refuses to overwrite one', async () => {
     const handle = await incidentAwaitingIsolate();
-    for (const format of ['md', 'json', 'csv']) {
+    const starts = { md: '# ', json: '{', csv: '"seq",', html: '<!doctype html>' };
+    for (const [format, start] of Object.entries(starts)) {
       const file = join(scratch, `${uniqueName('tl')}.${format}`);
       const r = await firebreak(['timeline', handle.workflowId, '--format', format, '-o', file]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^wrote \d+ events \(query\) to /);
       const text = await readFile(file, 'utf8');
       expect(text.length).toBeGreaterThan(100);
+      expect(text.toLowerCase().startsWith(start), `${format} starts ${JSON.stringify(text.slice(0, 20))}`).toBe(true);
     }
     const taken = join(scratch, 'taken.md');
     await writeFile(taken, 'keep me');
