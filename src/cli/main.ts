@@ -10,6 +10,7 @@ import { registerEvidence } from './commands/evidence.ts';
 import { registerIncidents } from './commands/incidents.ts';
 import { registerIntake } from './commands/intake.ts';
 import { registerLocal } from './commands/local.ts';
+import { registerReplay } from './commands/replay.ts';
 import { registerRunbooks } from './commands/runbooks.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerServe } from './commands/serve.ts';
@@ -28,6 +29,7 @@ const commands: ((program: Command) => void)[] = [
   registerIntake,
   registerSbom,
   registerDrill,
+  registerReplay,
 ];
 
 function buildProgram(): Command {
