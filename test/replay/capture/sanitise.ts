@@ -82,12 +82,18 @@ export function readableText(historyJson: unknown): string {
   return parts.join('\n');
 }
 
+/** What secret-looking text the history's strings (payloads decoded) hold: empty when none. */
+export function secretsIn(historyJson: unknown): string[] {
+  const text = readableText(historyJson);
+  return secretText.filter(({ pattern }) => pattern.test(text)).map(({ what }) => what);
+}
+
 /** The history as JSON (the `temporal workflow show --output json` shape), sanitised; throws when a secret is left in it. */
 export function sanitiseHistory(history: History, o: SanitiseOptions): unknown {
   const clean = walk(historyToJson(history), o);
   const text = readableText(clean);
-  for (const { what, pattern } of secretText) {
-    if (pattern.test(text)) throw new UnsafeHistoryError(`the history still holds ${what} after sanitising: find which activity returns it and return its name or version instead`);
+  for (const what of secretsIn(clean)) {
+    throw new UnsafeHistoryError(`the history still holds ${what} after sanitising: find which activity returns it and return its name or version instead`);
   }
   for (const secret of o.knownSecrets) {
     if (secret.length > 0 && text.includes(secret)) throw new UnsafeHistoryError('the history holds a secret value the capture seeded: an activity returns or logs it');
