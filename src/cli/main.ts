@@ -10,6 +10,7 @@ import { registerEvidence } from './commands/evidence.ts';
 import { registerIncidents } from './commands/incidents.ts';
 import { registerIntake } from './commands/intake.ts';
 import { registerLocal } from './commands/local.ts';
+import { registerReplay } from './commands/replay.ts';
 import { registerRunbooks } from './commands/runbooks.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerScenario } from './commands/scenario.ts';
@@ -30,6 +31,7 @@ const commands: ((program: Command) => void)[] = [
   registerSbom,
   registerDrill,
   registerScenario,
+  registerReplay,
 ];
 
 function buildProgram(): Command {
