@@ -122,7 +122,8 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
   }
 
   // 4. Eradicate what the compromised credentials created or changed (from CloudTrail evidence).
-  const er = await eradicationEvidence();
+  // No await unless patched: an extra await reorders the commands of open incidents' concurrent gates.
+  const er = patched('eradication-rereads-cloudtrail') && !incident.halted ? await rereadEvidence() : ev;
   const changes = dedupe(er.changes);
   const none = (what: string) => `CloudTrail evidence (${er.window.start} to ${er.window.end}) shows no ${what} by the compromised credentials`;
 
@@ -218,8 +219,7 @@ export async function credentialCompromise(input: IncidentInput): Promise<Incide
    * attached a policy meanwhile would otherwise keep it. (Open incidents
    * started before this read keep eradicating from the first evidence.)
    */
-  async function eradicationEvidence(): Promise<CredentialEvidenceFacts> {
-    if (!patched('eradication-rereads-cloudtrail') || incident.halted) return ev;
+  async function rereadEvidence(): Promise<CredentialEvidenceFacts> {
     try {
       const again = await reads.captureCredentialEvidence({ incidentId, facts: f, windowEnd: workflowNowIso(), beforeEradication: true });
       // No step: the evidence step's own items are the ones sealed before containment.
