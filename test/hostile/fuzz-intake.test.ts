@@ -7,6 +7,8 @@
 // and a valid alert sent after the storm still opens its incident.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import fc from 'fast-check';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { incidentIdFor } from '../../src/incidents/ids.ts';
 import type { AlertSource } from '../../src/intake/alert.ts';
@@ -69,7 +71,7 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer(),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: fc.oneof(c1, control, fc.constant('\u2028'), fc.constant('\ufeff')), maxLength: 40 }),
-  fc.integer({ min: 1_000, max: 200_000 }).map((n) => 'x'.repeat(n)),
+  fc.integer({ min: 1_000, max: 50_000 }).map((n) => 'x'.repeat(n)),
   fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }),
   fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }),
   fc.constant('../../etc/passwd'),
@@ -141,14 +143,17 @@ async function incidentOpened(source: AlertSource, body: string): Promise<boolea
   return false;
 }
 
+// Without a forced GC heapUsed is mostly uncollected garbage; vitest's workers lack --expose-gc, so turn it on here.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
 const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
 
 describe.each(Object.keys(fixtures) as AlertSource[])(`intake under ${numRuns} hostile payloads (fast-check seed ${seed})`, (source) => {
   it(`${source}: no 5xx, the server still answers, memory stays flat, and a valid alert still opens its incident`, { timeout: 120_000 }, async () => {
     const base = await fixtureJson(fixtures[source]);
     const payloads = fc.sample(request(base), { seed, numRuns });
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
+    gc();
     const before = process.memoryUsage();
     const started = Date.now();
     const fivexx: { index: number; status: number; request: string }[] = [];
@@ -164,9 +169,9 @@ describe.each(Object.keys(fixtures) as AlertSource[])(`intake under ${numRuns} h
     );
     const seconds = (Date.now() - started) / 1000;
     await new Promise((r) => setTimeout(r, 500));
-    gc?.();
+    gc();
     const after = process.memoryUsage();
-    console.log(`${source}: ${numRuns} payloads in ${seconds.toFixed(1)} s; rss ${mib(before.rss)} -> ${mib(after.rss)} MiB, heapUsed ${mib(before.heapUsed)} -> ${mib(after.heapUsed)} MiB (gc ${gc ? 'forced' : 'not exposed'})`);
+    console.log(`${source}: ${numRuns} payloads in ${seconds.toFixed(1)} s; rss ${mib(before.rss)} -> ${mib(after.rss)} MiB, heapUsed ${mib(before.heapUsed)} -> ${mib(after.heapUsed)} MiB (after a forced GC)`);
 
     expect(fivexx, `seed ${seed}: 5xx answers (first counterexamples): ${JSON.stringify(fivexx.slice(0, 3))}`).toEqual([]);
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
