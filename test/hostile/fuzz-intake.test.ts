@@ -7,6 +7,7 @@
 // and a valid alert sent after the storm still opens its incident.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +185,8 @@ describe.each(Object.keys(fixtures) as AlertSource[])(`intake under ${numRuns} h
     const fresh = structuredClone(base);
     freshen(source, fresh);
     const text = JSON.stringify(fresh);
+    // Control: no payload of the storm opened this alert's incident already.
+    expect(await incidentOpened(source, text)).toBe(false);
     expect(await send(source, { body: text })).toBeLessThan(300);
     expect(await incidentOpened(source, text)).toBe(true);
   });
@@ -198,6 +201,9 @@ function freshen(source: AlertSource, p: Record<string, unknown>): void {
   } else if (source === 'guardduty') {
     const d = p['detail'] as Record<string, unknown>;
     d['id'] = u;
+    // Its incident is the pod's.
+    const r = d['resource'] as Record<string, Record<string, Record<string, unknown>>>;
+    r['kubernetesDetails']!['kubernetesWorkloadDetails']!['name'] = u.toLowerCase();
   } else if (source === 'alertmanager') {
     const a = (p['alerts'] as Record<string, unknown>[])[0]!;
     a['fingerprint'] = u;
@@ -205,5 +211,12 @@ function freshen(source: AlertSource, p: Record<string, unknown>): void {
   } else if (source === 'generic') {
     p['id'] = u;
     (p['entities'] as Record<string, unknown>)['principal'] = u;
+  } else if (source === 'inspector') {
+    // Inspector's incident is the image's: a digest of its own.
+    const digest = `sha256:${createHash('sha256').update(u).digest('hex')}`;
+    p['id'] = u;
+    const d = p['detail'] as Record<string, unknown>;
+    d['findingArn'] = `arn:aws:inspector2:eu-west-1:123456789012:finding/${u}`;
+    for (const r of d['resources'] as Record<string, Record<string, Record<string, unknown>>>[]) r['details']!['awsEcrContainerImage']!['imageHash'] = digest;
   }
 }
