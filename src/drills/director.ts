@@ -170,21 +170,18 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
   const iso = (ms: number) => new Date(ms).toISOString();
   const offset = (ms: number) => `+${Math.round((ms - startMs) / 1000)}s`;
 
-  /** Per incident, the history length last found with no workflow task waiting. */
-  const quietAt = new Map<string, number>();
-  /** Per incident, the history length last found with a workflow task waiting. */
-  const waitingAt = new Map<string, number>();
-
   /**
-   * Whether a workflow task waits for the worker: one was scheduled after the
-   * last one completed (a signal, a fired timer, a finished activity or an
-   * update schedules one at once). The time-skipping server does not report
-   * it in describe, so the history says.
+   * Whether a workflow task waits for the worker, and the history's length:
+   * one was scheduled after the last one completed (a signal, a fired timer,
+   * a finished activity or an update schedules one at once). The
+   * time-skipping server does not report it in describe, so the history says;
+   * its length is read from the same events, never from describe, so the two
+   * cannot disagree.
    */
-  async function taskWaiting(h: WorkflowHandle): Promise<boolean> {
+  async function historyOf(h: WorkflowHandle): Promise<{ length: number; waiting: boolean }> {
     const events = (await h.fetchHistory()).events ?? [];
     const last = (type: (typeof EventType)[keyof typeof EventType]) => events.findLastIndex((e) => e.eventType === type);
-    return last(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) > last(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+    return { length: events.length, waiting: last(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) > last(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) };
   }
 
   /** One look at the worker and the server; with each running incident's history length. */
@@ -196,7 +193,6 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
     for (const [id, h] of incidents) {
       const d = await h.describe();
       if (d.status.name !== 'RUNNING') continue;
-      lengths.push(`${id}=${d.historyLength}`);
       for (const a of d.raw.pendingActivities ?? []) {
         // A retry while the worker runs nothing waits on its backoff timer, which only virtual time moves. (The
         // time-skipping server reports such an activity as started, so its state cannot tell.)
@@ -204,30 +200,32 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         else return { mood: 'busy', lengths: '' };
       }
       if (d.raw.pendingWorkflowTask != null) return { mood: 'busy', lengths: '' };
-      if (quietAt.get(id) !== d.historyLength) {
-        // A waiting task stays waiting until the worker takes it, which lengthens the history.
-        if (waitingAt.get(id) === d.historyLength) return { mood: 'busy', lengths: '' };
-        if (await taskWaiting(h)) {
-          waitingAt.set(id, d.historyLength);
-          return { mood: 'busy', lengths: '' };
-        }
-        quietAt.set(id, d.historyLength);
-      }
+      const history = await historyOf(h);
+      if (history.waiting) return { mood: 'busy', lengths: '' };
+      lengths.push(`${id}=${history.length}`);
     }
     return { mood: backoff ? 'backoff' : 'calm', lengths: lengths.join(' ') };
   }
 
-  /** Waits (up to 5 s of real time) until each incident's history has moved past its length before the sleep. */
-  async function timersFired(ids: readonly string[], before: ReadonlyMap<string, number>): Promise<void> {
-    const until = Date.now() + 5_000;
+  /**
+   * Waits until each incident has handled the gate deadlines now past: its
+   * status shows none of them still pending. The timer fires on the server a
+   * moment after the sleep returns, so the history alone cannot tell "fired
+   * and handled" from "not fired yet".
+   */
+  async function deadlinesHandled(ids: readonly string[]): Promise<void> {
+    const until = Date.now() + 60_000;
     for (const id of ids) {
       const h = incidents.get(id);
-      const was = before.get(id);
-      if (h === undefined || was === undefined) continue;
-      while (Date.now() < until) {
-        const d = await h.describe();
-        if (d.status.name !== 'RUNNING' || d.historyLength > was) break;
-        await new Promise((r) => setTimeout(r, 2));
+      if (h === undefined) continue;
+      for (;;) {
+        if ((await h.describe()).status.name !== 'RUNNING') break;
+        const overdue = (await h.query(statusQuery)).pendingApprovals.filter((p) => p.deadline !== undefined && Date.parse(p.deadline) < nowMs);
+        if (overdue.length === 0) break;
+        if (Date.now() > until) {
+          throw new Error(`${id} still waits on ${overdue.map((p) => p.step).join(', ')} past its deadline after 60 s of real time at ${offset(nowMs)}: the gate's timer did not fire (see the worker log)`);
+        }
+        await new Promise((r) => setTimeout(r, 5));
       }
     }
   }
@@ -383,20 +381,22 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
     for (;;) {
       await observe();
       reactions = reactions.sort((a, b) => a.at - b.at);
+      if (nowMs >= startMs + s.horizon && (planned[i] === undefined || planned[i]!.at + startMs > nowMs) && (reactions[0] === undefined || reactions[0].at > nowMs)) break;
       const candidates = [planned[i] === undefined ? undefined : startMs + planned[i]!.at, reactions[0]?.at, ...deadlines.filter((d) => d > nowMs), mood === 'backoff' ? nowMs + 1000 : undefined]
         .filter((t): t is number => t !== undefined)
         .map((t) => Math.max(t, startMs));
       const next = Math.min(...candidates, startMs + s.horizon);
       if (next > nowMs) {
         // Gates whose deadline this sleep passes: their timer fires on the server a moment after the sleep returns.
-        const before = settledLengthsById();
         const due = [...observed].filter(([, o]) => o.deadlines.some((d) => d <= next)).map(([id]) => id);
         await env.sleep(next - nowMs);
         nowMs = Math.max(await env.currentTimeMs(), next);
-        await timersFired(due, before);
+        await deadlinesHandled(due);
         await settled();
+        if (due.length > 0) events += 1;
+        // What the sleep brought (a timed-out gate, its escalation) is observed before anything acts on it.
+        continue;
       }
-      if (nowMs >= startMs + s.horizon && (planned[i] === undefined || planned[i]!.at + startMs > nowMs) && (reactions[0] === undefined || reactions[0].at > nowMs)) break;
       // Everything due now, one at a time, the runbook settling after each.
       while (reactions[0] !== undefined && reactions[0].at <= nowMs) {
         events += 1;
@@ -433,7 +433,6 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         }
         await settled();
       }
-      if (deadlines.some((d) => d <= nowMs)) events += 1;
     }
   };
 

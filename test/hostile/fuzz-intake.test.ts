@@ -192,31 +192,38 @@ describe.each(Object.keys(fixtures) as AlertSource[])(`intake under ${numRuns} h
   });
 });
 
-/** Makes the valid alert's identity its own, so its incident is this test's. */
-function freshen(source: AlertSource, p: Record<string, unknown>): void {
-  const u = uniqueName(source);
-  if (source === 'falco') {
+/** Makes the valid alert's identity its own, so its incident is this test's; a source without an entry does not compile. */
+const fresheners: Record<AlertSource, (p: Record<string, unknown>, u: string) => void> = {
+  falco(p, u) {
     p['uuid'] = u;
     (p['output_fields'] as Record<string, unknown>)['k8s.pod.name'] = u.toLowerCase();
-  } else if (source === 'guardduty') {
+  },
+  guardduty(p, u) {
     const d = p['detail'] as Record<string, unknown>;
     d['id'] = u;
     // Its incident is the pod's.
     const r = d['resource'] as Record<string, Record<string, Record<string, unknown>>>;
     r['kubernetesDetails']!['kubernetesWorkloadDetails']!['name'] = u.toLowerCase();
-  } else if (source === 'alertmanager') {
+  },
+  alertmanager(p, u) {
     const a = (p['alerts'] as Record<string, unknown>[])[0]!;
     a['fingerprint'] = u;
     (a['labels'] as Record<string, unknown>)['pod'] = u.toLowerCase();
-  } else if (source === 'generic') {
+  },
+  generic(p, u) {
     p['id'] = u;
     (p['entities'] as Record<string, unknown>)['principal'] = u;
-  } else if (source === 'inspector') {
+  },
+  inspector(p, u) {
     // Inspector's incident is the image's: a digest of its own.
     const digest = `sha256:${createHash('sha256').update(u).digest('hex')}`;
     p['id'] = u;
     const d = p['detail'] as Record<string, unknown>;
     d['findingArn'] = `arn:aws:inspector2:eu-west-1:123456789012:finding/${u}`;
     for (const r of d['resources'] as Record<string, Record<string, Record<string, unknown>>>[]) r['details']!['awsEcrContainerImage']!['imageHash'] = digest;
-  }
+  },
+};
+
+function freshen(source: AlertSource, p: Record<string, unknown>): void {
+  fresheners[source](p, uniqueName(source));
 }
