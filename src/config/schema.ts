@@ -75,6 +75,8 @@ export const configSchema = z
     FIREBREAK_RUNBOOKS_DIR: z.string().min(1).default('./runbooks'),
     FIREBREAK_INTAKE_PORT: port.default(8080),
     FIREBREAK_SLACK_PORT: port.default(3000),
+    /** Where `firebreak serve` serves Prometheus /metrics (every role, one endpoint per process); unset: no metrics endpoint. */
+    FIREBREAK_METRICS_PORT: port.optional(),
     /** Where the tools cache lives (Temporal CLI, moto, kube-apiserver, etcd). */
     FIREBREAK_TOOLS_DIR: optionalNonEmpty,
     AWS_REGION: z
@@ -171,6 +173,8 @@ export const configSchema = z
       .default(365),
     /** Where the intake HTTP server listens: loopback by default; 0.0.0.0 in a container. */
     FIREBREAK_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
+    /** Where /metrics listens: loopback by default; 0.0.0.0 for a Prometheus in another pod. */
+    FIREBREAK_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     /**
      * The cluster an alert about a pod, node or namespace is about when it names
      * none (Falco without k8s.cluster.name), so it joins the incident of an alert

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
+import { freePort } from '../net/ports.ts';
 
 /** Environment marker set on every server a sandbox starts; lets a check find leftovers. */
 export const ownerMarkerVariable = 'FIREBREAK_SANDBOX_OWNER';
@@ -106,22 +107,6 @@ export function findOwnedProcesses(ownerPrefix: string): { pid: number; owner: s
     }
   }
   return found;
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a probe socket'));
-      });
-    });
-  });
 }
 
 /** `port` when it is free on 127.0.0.1, else any free port. */
@@ -240,3 +225,5 @@ export async function startProcess(spec: ProcessSpec, ownerId: string): Promise<
     stop,
   };
 }
+
+export { freePort };

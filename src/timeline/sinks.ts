@@ -6,10 +6,10 @@ import type { TimelineEvent, TimelineSinks } from '../../workflows/engine/timeli
  * (not called during replay, so an event is reported once); a history replay
  * passes a collector that is called during replay.
  */
-export function timelineSinks(onEvent: (event: TimelineEvent, workflowId: string) => void, duringReplay = false): InjectedSinks<TimelineSinks> {
+export function timelineSinks(onEvent: (event: TimelineEvent, workflowId: string, workflowType: string) => void, duringReplay = false): InjectedSinks<TimelineSinks> {
   return {
     timeline: {
-      append: { fn: (info, event) => onEvent(event, info.workflowId), callDuringReplay: duringReplay },
+      append: { fn: (info, event) => onEvent(event, info.workflowId, info.workflowType), callDuringReplay: duringReplay },
     },
   };
 }

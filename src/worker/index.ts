@@ -17,7 +17,7 @@ export interface WorkerOptions {
   /** Overrides the task queue (drills and tests run their own). */
   taskQueue?: string;
   /** Receives every timeline event as it is recorded (default: dropped). */
-  onTimelineEvent?: (event: TimelineEvent, incidentId: string) => void;
+  onTimelineEvent?: (event: TimelineEvent, incidentId: string, workflowType: string) => void;
 }
 
 /**

@@ -23,7 +23,7 @@ import { ApiException, AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kuber
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, configVariables, parseConfig, secretVariables, type Config } from '../../src/config/index.ts';
-import { freePort } from '../../src/sandbox/processes.ts';
+import { freePort } from '../../src/net/ports.ts';
 import { kubeClients } from '../../src/wiring/clients.ts';
 import { spawnServe } from '../support/serve.ts';
 import { kubeConfig, sandbox, uniqueName } from '../support/servers.ts';
@@ -98,7 +98,7 @@ interface KubeObject {
   stringData?: Record<string, string>;
 }
 interface Deployment extends KubeObject {
-  spec: { replicas?: number; selector: { matchLabels?: Labels }; template: { metadata: { labels?: Labels }; spec: PodSpec } };
+  spec: { replicas?: number; selector: { matchLabels?: Labels }; template: { metadata: { labels?: Labels; annotations?: Labels }; spec: PodSpec } };
 }
 interface SpreadConstraint {
   topologyKey: string;
@@ -303,6 +303,7 @@ async function serveAsDeployment(role: 'intake' | 'slack', extra: Env = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), `firebreak-${role}-`));
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
   const variable = role === 'intake' ? 'INTAKE' : 'SLACK';
+  const metricsPort = await freePort();
   const serve = spawnServe({
     ...containerEnvironment(rendered, d, firebreakContainer(d)),
     TEMPORAL_ADDRESS: sandbox().temporalAddress,
@@ -311,10 +312,12 @@ async function serveAsDeployment(role: 'intake' | 'slack', extra: Env = {}) {
     FIREBREAK_RUNBOOKS_DIR: join(repoRoot, 'runbooks'),
     [`FIREBREAK_${variable}_HOST`]: '127.0.0.1',
     [`FIREBREAK_${variable}_PORT`]: String(port),
+    FIREBREAK_METRICS_HOST: '127.0.0.1',
+    FIREBREAK_METRICS_PORT: String(metricsPort),
     ...extra,
   });
   afterAll(() => serve.kill());
-  return { serve, port, container: firebreakContainer(d) };
+  return { serve, port, metricsPort, container: firebreakContainer(d) };
 }
 
 /** Where the kubelet mounts a pod's ServiceAccount token and the cluster's CA. */
@@ -519,8 +522,8 @@ describe('deploy/kubernetes, the kustomize base', () => {
       const listens = listenPort[roleOf(d)];
       const probes = probesOf(container);
       if (listens === undefined) {
-        // The worker serves no port: a probe could only fail.
-        expect({ ports: container.ports ?? [], probes }, d.metadata.name).toEqual({ ports: [], probes: [] });
+        // The worker serves only /metrics, which answers whether or not it polls: a probe there would prove nothing.
+        expect({ ports: (container.ports ?? []).map((p) => p.name), probes }, d.metadata.name).toEqual({ ports: ['metrics'], probes: [] });
         continue;
       }
       const { host, port } = listens(configOf(rendered, d));
@@ -534,8 +537,23 @@ describe('deploy/kubernetes, the kustomize base', () => {
     }
   });
 
+  it('serves /metrics on every role at the container port named metrics, the one FIREBREAK_METRICS_PORT and the scrape annotations name, open to Prometheus only', () => {
+    // Which pods it admits, and on which ports: the NetworkPolicy tests below.
+    const policy = ofKind<NetworkPolicy>(rendered, 'NetworkPolicy').find((p) => p.metadata.name === 'firebreak-metrics');
+    expect(policy?.spec.ingress, 'a NetworkPolicy admitting the monitoring namespace to the metrics port').toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 'metrics' }] },
+    ]);
+    for (const d of deployments) {
+      const config = configOf(rendered, d);
+      const container = firebreakContainer(d);
+      expect(config.FIREBREAK_METRICS_HOST, d.metadata.name).toBe('0.0.0.0');
+      expect(containerPort(container, 'metrics'), d.metadata.name).toBe(config.FIREBREAK_METRICS_PORT);
+      expect(d.spec.template.metadata.annotations?.['prometheus.io/port'], d.metadata.name).toBe(String(config.FIREBREAK_METRICS_PORT));
+    }
+  });
+
   it("answers intake's probes with 200 from the real `firebreak serve` run with the intake Deployment's environment", async () => {
-    const { serve, port, container } = await serveAsDeployment('intake');
+    const { serve, port, metricsPort, container } = await serveAsDeployment('intake');
     await serve.log('intake listening', (l) => l.msg === 'intake listening', 30_000);
     const probes = probesOf(container);
     expect(probes.every(([, p]) => p.httpGet !== undefined)).toBe(true);
@@ -543,6 +561,10 @@ describe('deploy/kubernetes, the kustomize base', () => {
       probes.map(async ([kind, p]) => [kind, p.httpGet!.path, (await fetch(`http://127.0.0.1:${port}${p.httpGet!.path ?? '/'}`)).status] as const),
     );
     expect(answers).toEqual(probes.map(([kind, p]) => [kind, p.httpGet!.path, 200]));
+    await serve.log('metrics listening', (l) => l.msg === 'metrics listening', 30_000);
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^# HELP firebreak_open_incidents /m);
   });
 
   it("accepts the Slack app's TCP probes on the real `firebreak serve` run with the slack Deployment's environment", async () => {
@@ -665,11 +687,12 @@ describe('deploy/kubernetes, the kustomize base', () => {
       return [...new Set(ports)].sort();
     };
 
-    it("lets into Firebreak's pods only connections to intake's and the Slack app's listening ports", () => {
+    it("lets into Firebreak's pods only connections to intake's and the Slack app's listening ports, and to each pod's metrics port", () => {
       const ingress = Object.fromEntries(deployments.map((d) => [roleOf(d), opened(d, 'Ingress')]));
       const intake = listenPort['intake']!(configOf(rendered, byRole('intake'))).port;
       const slack = listenPort['slack']!(configOf(rendered, byRole('slack'))).port;
-      expect(ingress).toEqual({ worker: [], intake: [`TCP/${intake}`], slack: [`TCP/${slack}`] });
+      const metrics = `TCP/${configOf(rendered, byRole('worker')).FIREBREAK_METRICS_PORT}`;
+      expect(ingress).toEqual({ worker: [metrics], intake: [`TCP/${intake}`, metrics].sort(), slack: [`TCP/${slack}`, metrics].sort() });
       for (const d of deployments) expect(policiesOf(d, 'Ingress').length, `${d.metadata.name} is under an ingress policy`).toBeGreaterThan(0);
     });
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Worker } from '@temporalio/worker';
+import type { FirebreakMetrics } from '../../metrics/firebreak.ts';
 import { getConfig } from '../../config/index.ts';
 import { UserError } from '../io.ts';
 
@@ -30,12 +31,33 @@ export function registerServe(program: Command): void {
       }
       const [{ createLogger }, { installRuntime }] = await Promise.all([import('../../log.ts'), import('../../worker/runtime.ts')]);
       const log = createLogger(config);
-      installRuntime(config.FIREBREAK_LOG_LEVEL, log);
+      const metricsPort = config.FIREBREAK_METRICS_PORT;
+      // The SDK's exporter listens on a loopback port of its own; /metrics passes its text through.
+      const sdkMetricsAddress = metricsPort !== undefined && roles.includes('worker') ? `127.0.0.1:${await (await import('../../net/ports.ts')).freePort()}` : undefined;
+      installRuntime(config.FIREBREAK_LOG_LEVEL, log, sdkMetricsAddress);
       const { asStartupError, intakeListener, listening, slackListener, StartedParts } = await import('../../startup.ts');
       const stop = shutdownSignal();
       const started = new StartedParts(log);
       let worker: Worker | undefined;
+      let metrics: FirebreakMetrics | undefined;
       try {
+        if (metricsPort !== undefined) {
+          const [{ FirebreakMetrics }, { startMetricsServer }, { connectClient }] = await Promise.all([
+            import('../../metrics/firebreak.ts'),
+            import('../../metrics/server.ts'),
+            import('../../wiring/temporal.ts'),
+          ]);
+          const client = await connectClient(config);
+          started.add('the metrics client', () => client.connection.close());
+          metrics = new FirebreakMetrics(client, { client }, (e, what) => log.warn({ err: e instanceof Error ? e.message : String(e) }, `metrics: could not read ${what}`));
+          const host = config.FIREBREAK_METRICS_HOST;
+          const server = await listening(
+            { what: 'The /metrics endpoint', host, port: metricsPort, variable: 'FIREBREAK_METRICS_PORT', hostVariable: 'FIREBREAK_METRICS_HOST' },
+            () => startMetricsServer({ host, port: metricsPort, registry: metrics!.registry, ...(sdkMetricsAddress === undefined ? {} : { sdkAddress: sdkMetricsAddress }) }),
+          );
+          started.add('the /metrics endpoint', () => server.close());
+          log.info({ url: server.url }, 'metrics listening');
+        }
         if (roles.includes('intake')) {
           const { startIntake } = await import('../../intake/index.ts');
           const { intakeAuthFromConfig } = await import('../../intake/auth.ts');
@@ -66,7 +88,10 @@ export function registerServe(program: Command): void {
           const created = await createWorker({
             config,
             deps: createActivityDeps(config, log),
-            onTimelineEvent: (event, incidentId) => log.info({ incidentId, event }, `timeline ${event.type}`),
+            onTimelineEvent: (event, incidentId, workflowType) => {
+              log.info({ incidentId, event }, `timeline ${event.type}`);
+              metrics?.record(event, { workflowId: incidentId, workflowType });
+            },
           });
           started.add('the Temporal connection', () => created.connection.close());
           worker = created.worker;
