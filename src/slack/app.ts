@@ -8,6 +8,7 @@
  */
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Client } from '@temporalio/client';
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
@@ -17,6 +18,7 @@ import type { ApproverGroups } from './groups.ts';
 import { slackWebClient } from '../wiring/clients.ts';
 import { registerApprovals } from './listeners/approvals.ts';
 import { registerIncidentCommand } from './listeners/incident.ts';
+import { guardSlackRequests, slackBodyLimit } from './request-guard.ts';
 
 export interface SlackAppOptions {
   config: Pick<Config, 'SLACK_MODE' | 'SLACK_BOT_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL' | 'FIREBREAK_SLACK_PORT' | 'FIREBREAK_SLACK_HOST'>;
@@ -28,6 +30,8 @@ export interface SlackAppOptions {
   log: Logger;
   /** Overrides FIREBREAK_SLACK_PORT (tests listen on 0). */
   port?: number;
+  /** How long a request may take to arrive, headers and body (default 10 s: Slack sends a few KiB at once). */
+  requestTimeoutMs?: number;
 }
 
 export interface RunningSlackApp {
@@ -73,6 +77,24 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
+/**
+ * What the HTTP receiver answers when Bolt itself cannot read a request (a
+ * signed body of the wrong shape: `actions` not a list, `team` null). Errors
+ * of Firebreak's listeners never come here (they go to `app.error`), so this
+ * is the client's fault: 400, where Bolt would say 500 and Slack would retry.
+ */
+function refuseUnreadable(log: Logger): (a: { error: Error; response: ServerResponse }) => Promise<boolean> {
+  return (a) => {
+    if (a.response.headersSent) {
+      log.warn({ err: a.error.message }, 'a Slack request failed after it was acknowledged');
+    } else {
+      log.warn({ err: a.error.message }, 'refused a Slack request of a shape Bolt cannot read');
+      a.response.writeHead(400, { 'content-type': 'text/plain' }).end('not a Slack request Firebreak can read\n');
+    }
+    return Promise.resolve(false);
+  };
+}
+
 /** Builds the Bolt app (HTTP receiver or Socket Mode) and starts it. */
 export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp> {
   const problem = slackConfigProblem(o.config);
@@ -86,11 +108,12 @@ export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp
   // The app answers people; the activities post incident messages. Both use the same fail-fast client settings.
   const client = slackWebClient({ token: c.SLACK_BOT_TOKEN!, ...(c.SLACK_API_URL === undefined ? {} : { apiUrl: c.SLACK_API_URL }) });
   let receiver: HTTPReceiver | undefined;
+  const eventsPath = '/slack/events';
   const app =
     c.SLACK_MODE === 'http'
       ? new App({
           token: c.SLACK_BOT_TOKEN!,
-          receiver: (receiver = new HTTPReceiver({ signingSecret: c.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', logger, processBeforeResponse: false })),
+          receiver: (receiver = new HTTPReceiver({ signingSecret: c.SLACK_SIGNING_SECRET!, endpoints: eventsPath, logger, processBeforeResponse: false, bodyLimit: slackBodyLimit, processEventErrorHandler: refuseUnreadable(log) })),
           clientOptions,
           logger,
         })
@@ -124,7 +147,10 @@ export async function startSlackApp(o: SlackAppOptions): Promise<RunningSlackApp
   });
 
   if (receiver !== undefined) {
-    const server = (await receiver.start({ port: o.port ?? c.FIREBREAK_SLACK_PORT, host: c.FIREBREAK_SLACK_HOST }));
+    receiver.requestListener = guardSlackRequests(receiver.requestListener, { path: eventsPath, onError: (e) => log.error({ err: e instanceof Error ? e.message : String(e) }, 'Slack request failed') });
+    const requestTimeout = o.requestTimeoutMs ?? 10_000;
+    // A client that dribbles its request is cut off (408) once the timeout passes, checked every second.
+    const server = await receiver.start({ port: o.port ?? c.FIREBREAK_SLACK_PORT, host: c.FIREBREAK_SLACK_HOST }, { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1_000 });
     const { port } = server.address() as AddressInfo;
     const url = `http://${c.FIREBREAK_SLACK_HOST.includes(':') ? `[${c.FIREBREAK_SLACK_HOST}]` : c.FIREBREAK_SLACK_HOST}:${port}/slack/events`;
     log.info({ url }, 'Slack app listening');

@@ -26,6 +26,8 @@ export interface SlackHarnessOptions {
   policies?: readonly RunbookPolicy[];
   groups?: Record<string, string[]>;
   usergroups?: Record<string, string>;
+  /** The app's request timeout (default its own, 10 s). */
+  requestTimeoutMs?: number;
 }
 
 /** The engine and the Bolt app over HTTP (Events API at `url`). */
@@ -59,6 +61,7 @@ async function harness(o: SlackHarnessOptions, mode: 'http' | 'socket') {
       FIREBREAK_SLACK_HOST: '127.0.0.1',
     },
     port: 0,
+    ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
     temporal: client,
     taskQueue,
     runbooks: () => Promise.resolve({ policies: o.policies ?? [], catalog: { engineTestWorkflow: { steps: engineTestSteps } } }),
