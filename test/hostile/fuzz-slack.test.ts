@@ -91,7 +91,7 @@ function mutated(base: Record<string, unknown>): fc.Arbitrary<Record<string, unk
       }
       Object.assign(doc, extra);
       if (pollute) polluteEverywhere(doc);
-      return doc as Record<string, unknown>;
+      return doc;
     });
 }
 
