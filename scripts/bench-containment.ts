@@ -36,8 +36,11 @@
  *   seal costs two fsyncs on the shared disk, and the capture seals in order.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { performance as perf } from 'node:perf_hooks';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -235,6 +238,70 @@ async function fsyncCost(dir: string, n = 20): Promise<number[]> {
   return out;
 }
 
+const procName = 'this process (worker + intake + bench client)';
+
+/** CPU seconds (user + system) of this process and every process under it, by name, from /proc (Linux). */
+async function cpuByProcess(): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let entries: string[];
+  try {
+    entries = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+  } catch {
+    return out;
+  }
+  const stats = new Map<number, { ppid: number; comm: string; cpu: number }>();
+  await Promise.all(
+    entries.map(async (pid) => {
+      try {
+        const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+        const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+        const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+        stats.set(Number(pid), { ppid: Number(f[1]), comm, cpu: (Number(f[11]) + Number(f[12])) / 100 });
+      } catch {
+        // gone meanwhile
+      }
+    }),
+  );
+  const mine = (pid: number): boolean => pid === process.pid || (pid > 1 && stats.has(pid) && mine(stats.get(pid)!.ppid));
+  // This process's main thread (intake, activities, bench client) apart from its other threads (the workflow thread, the SDK's Rust core, libuv, V8).
+  try {
+    const text = await readFile(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    out.set('  of which its main JS thread (intake, activities)', (Number(f[11]) + Number(f[12])) / 100);
+  } catch {
+    // not Linux
+  }
+  for (const [pid, st] of stats) {
+    if (!mine(pid)) continue;
+    const name = pid === process.pid ? procName : st.comm;
+    out.set(name, (out.get(name) ?? 0) + st.cpu);
+  }
+  return out;
+}
+
+/**
+ * Counts the TLS connections this process opens to the kube-apiserver and
+ * times their handshakes: @kubernetes/client-node makes a new https.Agent for
+ * every request (KubeConfig.applySecurityAuthentication → createAgent), so no
+ * connection is reused.
+ */
+function countTlsConnections(port: number): { connections: number; handshakes: number[] } {
+  const counted = { connections: 0, handshakes: [] as number[] };
+  type CreateConnection = (this: https.Agent, options: { port?: number | string }, cb?: unknown) => Socket;
+  const proto = https.Agent.prototype as unknown as { createConnection: CreateConnection };
+  const original = proto.createConnection;
+  proto.createConnection = function (this: https.Agent, options, cb) {
+    const socket = original.call(this, options, cb);
+    if (Number(options.port) === port) {
+      counted.connections += 1;
+      const s = performance.now();
+      socket.once('secureConnect', () => counted.handshakes.push(performance.now() - s));
+    }
+    return socket;
+  };
+  return counted;
+}
+
 interface Sample {
   pod: string;
   incidentId?: string;
@@ -349,6 +416,9 @@ async function main(): Promise<void> {
       });
 
     const fsyncBefore = await fsyncCost(work);
+    const tls = countTlsConnections(Number(new URL(kube.config.getCurrentCluster()!.server).port));
+    const cpuBefore = await cpuByProcess();
+    const eluBefore = perf.eventLoopUtilization();
     const agent = new Agent({ keepAlive: true, maxSockets: mode === 'burst' ? count : 1 });
     const url = new URL('/v1/alerts/falco', intake.url);
     const postOne = async (pod: string): Promise<Sample> => {
@@ -385,6 +455,10 @@ async function main(): Promise<void> {
     }
     const wallMs = Date.now() - t0;
     const loadAtEnd = load();
+    const elu = perf.eventLoopUtilization(eluBefore);
+    const cpuAfter = await cpuByProcess();
+    const tlsConnections = tls.connections;
+    const tlsHandshakes = [...tls.handshakes];
     watch.abort();
     const fsyncAfter = await fsyncCost(work);
 
@@ -465,6 +539,13 @@ async function main(): Promise<void> {
       }
     });
 
+    const cpuUsed = [...cpuAfter].map(([name, after]) => [name, after - (cpuBefore.get(name) ?? 0)] as const).filter(([, used]) => used > 0.05);
+    const mainThread = cpuUsed.find(([name]) => name.startsWith('  of which'));
+    const cpuLines = cpuUsed
+      .filter((e) => e !== mainThread)
+      .sort((a, b) => b[1] - a[1])
+      .flatMap((e) => (e[0] === procName && mainThread !== undefined ? [e, mainThread] : [e]))
+      .map(([name, used]) => `  ${name.padEnd(52)} ${used.toFixed(1)} s  (${((100 * used) / (wallMs / 1000)).toFixed(0)} % of one core)`);
     const all = samples.map((s) => (s.npAt === undefined ? NaN : s.npAt - s.postAt));
     const total = stats(all);
     const notSeen = samples.filter((s) => s.npAt === undefined).length;
@@ -512,6 +593,12 @@ async function main(): Promise<void> {
       ...[...seals.calls].map(([name, d]) => `${row(name, d)}  total ${(d.reduce((x, y) => x + y, 0) / 1000).toFixed(1)} s`),
       row('fdatasync of one small append, before the run', fsyncBefore),
       row('fdatasync of one small append, after the run', fsyncAfter),
+      '',
+      `TLS connections to the kube-apiserver opened during the run: ${tlsConnections} (${(tlsConnections / count).toFixed(1)} per incident) for ${[...apiCalls.calls.values()].reduce((n, d) => n + d.length, 0)} API calls`,
+      row('TLS connect + handshake', tlsHandshakes),
+      `Main thread event-loop utilisation during the run: ${(elu.utilization * 100).toFixed(0)} % (workflow code runs on the SDK's own thread)`,
+      `CPU seconds used during the run (wall ${(wallMs / 1000).toFixed(1)} s, 2 cores = ${((2 * wallMs) / 1000).toFixed(1)} CPU s available, shared with the rest of the machine):`,
+      ...cpuLines,
       '',
     ];
     console.log(lines.join('\n'));
