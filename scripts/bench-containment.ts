@@ -40,7 +40,7 @@ import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { performance as perf } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -419,6 +419,8 @@ async function main(): Promise<void> {
     const tls = countTlsConnections(Number(new URL(kube.config.getCurrentCluster()!.server).port));
     const cpuBefore = await cpuByProcess();
     const eluBefore = perf.eventLoopUtilization();
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const agent = new Agent({ keepAlive: true, maxSockets: mode === 'burst' ? count : 1 });
     const url = new URL('/v1/alerts/falco', intake.url);
     const postOne = async (pod: string): Promise<Sample> => {
@@ -456,6 +458,7 @@ async function main(): Promise<void> {
     const wallMs = Date.now() - t0;
     const loadAtEnd = load();
     const elu = perf.eventLoopUtilization(eluBefore);
+    loopDelay.disable();
     const cpuAfter = await cpuByProcess();
     const tlsConnections = tls.connections;
     const tlsHandshakes = [...tls.handshakes];
@@ -596,7 +599,8 @@ async function main(): Promise<void> {
       '',
       `TLS connections to the kube-apiserver opened during the run: ${tlsConnections} (${(tlsConnections / count).toFixed(1)} per incident) for ${[...apiCalls.calls.values()].reduce((n, d) => n + d.length, 0)} API calls`,
       row('TLS connect + handshake', tlsHandshakes),
-      `Main thread event-loop utilisation during the run: ${(elu.utilization * 100).toFixed(0)} % (workflow code runs on the SDK's own thread)`,
+      `Main thread event-loop utilisation during the run: ${(elu.utilization * 100).toFixed(0)} % (workflow code runs on the SDK's own thread); libuv threadpool ${process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)'} threads`,
+      `  event-loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms  p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms  max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
       `CPU seconds used during the run (wall ${(wallMs / 1000).toFixed(1)} s, 2 cores = ${((2 * wallMs) / 1000).toFixed(1)} CPU s available, shared with the rest of the machine):`,
       ...cpuLines,
       '',
