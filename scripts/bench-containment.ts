@@ -302,6 +302,41 @@ function countTlsConnections(port: number): { connections: number; handshakes: n
   return counted;
 }
 
+/**
+ * The price of a fresh TLS connection per call: `n` sequential GETs of one pod
+ * on one keep-alive connection, then `n` each on a new connection (as
+ * client-node makes them); wall time and this process's CPU per call.
+ */
+async function tlsProbe(kube: KubeClients, pod: string, n = 100): Promise<Record<'reused' | 'fresh', { wall: number; cpu: number; server: number }>> {
+  const server = new URL(kube.config.getCurrentCluster()!.server);
+  const base: https.RequestOptions = {};
+  await kube.config.applyToHTTPSOptions(base);
+  const get = (agent: https.Agent) =>
+    new Promise<void>((resolve, reject) => {
+      const req = https.request({ ...base, agent, host: server.hostname, port: server.port, path: `/api/v1/namespaces/${namespace}/pods/${pod}`, method: 'GET' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const run = async (agentFor: () => https.Agent) => {
+    const cpu = process.cpuUsage();
+    const server = (await cpuByProcess()).get('kube-apiserver') ?? 0;
+    const s = performance.now();
+    for (let i = 0; i < n; i++) await get(agentFor());
+    const wall = (performance.now() - s) / n;
+    const used = process.cpuUsage(cpu);
+    return { wall, cpu: (used.user + used.system) / 1000 / n, server: ((((await cpuByProcess()).get('kube-apiserver') ?? 0) - server) * 1000) / n };
+  };
+  const keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  const reused = await run(() => keepAlive);
+  keepAlive.destroy();
+  const fresh = await run(() => new https.Agent({ keepAlive: false }));
+  return { reused, fresh };
+}
+
 interface Sample {
   pod: string;
   incidentId?: string;
@@ -416,6 +451,7 @@ async function main(): Promise<void> {
       });
 
     const fsyncBefore = await fsyncCost(work);
+    const probe = await tlsProbe(kube, pods[0]!);
     const tls = countTlsConnections(Number(new URL(kube.config.getCurrentCluster()!.server).port));
     const cpuBefore = await cpuByProcess();
     const eluBefore = perf.eventLoopUtilization();
@@ -599,6 +635,7 @@ async function main(): Promise<void> {
       '',
       `TLS connections to the kube-apiserver opened during the run: ${tlsConnections} (${(tlsConnections / count).toFixed(1)} per incident) for ${[...apiCalls.calls.values()].reduce((n, d) => n + d.length, 0)} API calls`,
       row('TLS connect + handshake', tlsHandshakes),
+      `  probe before the run, GET one pod ×100 in sequence: on one keep-alive connection ${probe.reused.wall.toFixed(1)} ms, ${probe.reused.cpu.toFixed(1)} CPU ms here + ${probe.reused.server.toFixed(1)} in kube-apiserver per call; on a new connection each ${probe.fresh.wall.toFixed(1)} ms, ${probe.fresh.cpu.toFixed(1)} + ${probe.fresh.server.toFixed(1)} CPU ms`,
       `Main thread event-loop utilisation during the run: ${(elu.utilization * 100).toFixed(0)} % (workflow code runs on the SDK's own thread); libuv threadpool ${process.env['UV_THREADPOOL_SIZE'] ?? '4 (default)'} threads`,
       `  event-loop delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms  p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms  max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
       `CPU seconds used during the run (wall ${(wallMs / 1000).toFixed(1)} s, 2 cores = ${((2 * wallMs) / 1000).toFixed(1)} CPU s available, shared with the rest of the machine):`,
