@@ -241,8 +241,15 @@ async function fsyncCost(dir: string, n = 20): Promise<number[]> {
 const procName = 'this process (worker + intake + bench client)';
 
 /** CPU seconds (user + system) of this process and every process under it, by name, from /proc (Linux). */
-async function cpuByProcess(): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+async function cpuByProcess(): Promise<Map<string, { cpu: number; wait: number }>> {
+  const out = new Map<string, { cpu: number; wait: number }>();
+  /** Seconds the task's threads spent runnable but waiting for a CPU (schedstat's second field). */
+  const waited = async (taskDirs: string[]) => {
+    let ns = 0;
+    for (const dir of taskDirs) ns += Number((await readFile(`${dir}/schedstat`, 'utf8').catch(() => '0 0')).split(' ')[1] ?? 0);
+    return ns / 1e9;
+  };
+  const tasksOf = async (pid: number) => (await readdir(`/proc/${pid}/task`).catch(() => [] as string[])).map((t) => `/proc/${pid}/task/${t}`);
   let entries: string[];
   try {
     entries = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
@@ -267,14 +274,16 @@ async function cpuByProcess(): Promise<Map<string, number>> {
   try {
     const text = await readFile(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8');
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    out.set('  of which its main JS thread (intake, activities)', (Number(f[11]) + Number(f[12])) / 100);
+    out.set('  of which its main JS thread (intake, activities)', { cpu: (Number(f[11]) + Number(f[12])) / 100, wait: await waited([`/proc/${process.pid}/task/${process.pid}`]) });
   } catch {
     // not Linux
   }
   for (const [pid, st] of stats) {
     if (!mine(pid)) continue;
     const name = pid === process.pid ? procName : st.comm;
-    out.set(name, (out.get(name) ?? 0) + st.cpu);
+    const wait = await waited(await tasksOf(pid));
+    const had = out.get(name) ?? { cpu: 0, wait: 0 };
+    out.set(name, { cpu: had.cpu + st.cpu, wait: had.wait + wait });
   }
   return out;
 }
@@ -323,12 +332,12 @@ async function tlsProbe(kube: KubeClients, pod: string, n = 100): Promise<Record
     });
   const run = async (agentFor: () => https.Agent) => {
     const cpu = process.cpuUsage();
-    const server = (await cpuByProcess()).get('kube-apiserver') ?? 0;
+    const server = (await cpuByProcess()).get('kube-apiserver')?.cpu ?? 0;
     const s = performance.now();
     for (let i = 0; i < n; i++) await get(agentFor());
     const wall = (performance.now() - s) / n;
     const used = process.cpuUsage(cpu);
-    return { wall, cpu: (used.user + used.system) / 1000 / n, server: ((((await cpuByProcess()).get('kube-apiserver') ?? 0) - server) * 1000) / n };
+    return { wall, cpu: (used.user + used.system) / 1000 / n, server: ((((await cpuByProcess()).get('kube-apiserver')?.cpu ?? 0) - server) * 1000) / n };
   };
   const keepAlive = new https.Agent({ keepAlive: true, maxSockets: 1 });
   const reused = await run(() => keepAlive);
@@ -578,13 +587,18 @@ async function main(): Promise<void> {
       }
     });
 
-    const cpuUsed = [...cpuAfter].map(([name, after]) => [name, after - (cpuBefore.get(name) ?? 0)] as const).filter(([, used]) => used > 0.05);
+    const cpuUsed = [...cpuAfter]
+      .map(([name, after]) => [name, after.cpu - (cpuBefore.get(name)?.cpu ?? 0), after.wait - (cpuBefore.get(name)?.wait ?? 0)] as const)
+      .filter(([, used]) => used > 0.05);
     const mainThread = cpuUsed.find(([name]) => name.startsWith('  of which'));
     const cpuLines = cpuUsed
       .filter((e) => e !== mainThread)
       .sort((a, b) => b[1] - a[1])
       .flatMap((e) => (e[0] === procName && mainThread !== undefined ? [e, mainThread] : [e]))
-      .map(([name, used]) => `  ${name.padEnd(52)} ${used.toFixed(1)} s  (${((100 * used) / (wallMs / 1000)).toFixed(0)} % of one core)`);
+      .map(
+        ([name, used, wait]) =>
+          `  ${name.padEnd(52)} ${used.toFixed(1)} s on a CPU (${((100 * used) / (wallMs / 1000)).toFixed(0)} % of one core), ${wait.toFixed(1)} s runnable but waiting for one`,
+      );
     const all = samples.map((s) => (s.npAt === undefined ? NaN : s.npAt - s.postAt));
     const total = stats(all);
     const notSeen = samples.filter((s) => s.npAt === undefined).length;
