@@ -18,22 +18,36 @@
  * POST), the activities' queue wait and run time from history, and the kube
  * API calls and evidence seals as the worker's deps saw them.
  *
- * Findings (2-core machine, a CI run alongside; full figures in the branch's report):
- * - Serial: ~0.4 s p50, most of it in the capture activity (sequential kube
- *   reads, then 8 seals one after the other, each two fsyncs and a re-read of
- *   the manifest) and two workflow tasks around it.
- * - Burst: the tail is set by CPU, not by a lock. The workflow isolate is one
- *   thread (workflowThreadPoolSize 1 with reuseV8Context), the worker, intake,
- *   the Temporal dev server, etcd and kube-apiserver share 2 cores; activity
- *   queue wait (scheduled→started) stays near zero (100 slots), while
- *   workflow-task wait and activity run time grow with N. See the printed
- *   "where the time went" table: the capture activity's run time and the
- *   workflow-task scheduled→started wait dominate.
- * - Intake does not serialise: deliveries are per incident (src/intake/deliver.ts),
- *   and outbox fsyncs are group-committed (src/intake/store.ts JsonLines.flush).
- * - The evidence store's mutex is per incident (activities/evidence/local.ts),
- *   so it serialises seals within an incident, not across incidents; but every
- *   seal costs two fsyncs on the shared disk, and the capture seals in order.
+ * Findings (2 cores, a CI run alongside: load 7.2-7.8 at the start; figures of
+ * one run each, serial 50 / burst 50 / burst 500; nothing fixed here):
+ * - Latency: serial p50 243 ms (p99 539); burst 50 p50 5.9 s (p99 6.1); burst
+ *   500 p50 58 s (p99 70 s). In a burst every incident advances together
+ *   (first seals: p50 4277 ms, max 4303 ms): the work
+ *   is shared, not queued, so the first pod is contained no sooner than the last.
+ * - CPU, not a lock: 0.17-0.28 CPU s per incident across this process,
+ *   kube-apiserver, Temporal and etcd. The main JS thread (intake + every
+ *   activity + the SDK bridge; src/worker/index.ts runs all in one process) is
+ *   at 94-97 % event-loop utilisation in a burst and was on a CPU or waiting
+ *   for one for ~96 % of the wall time (500: 33.7 s on + 35.7 s waiting of 72 s).
+ * - A new TLS connection per kube API call: 22.0 per incident, 22 calls
+ *   (client-node builds an https.Agent per request, config.js:194). Fresh:
+ *   ~6 ms, 3-4 CPU ms here + 2.5-3.5 in kube-apiserver per call; keep-alive:
+ *   1.1-1.6 ms, 1 + 0.7: 80-120 CPU ms per incident, about half of it.
+ * - Sequential reads (activities/kubernetes/evidence.ts:73, 91, 196-208):
+ *   pod, then owners/SA, then bindings, then roles (4 round trips), then 7
+ *   seals one after the other (:119), each two fsyncs (local.ts:150, :205)
+ *   and a manifest re-read (:73); the isolation is 3 more round trips.
+ * - At 500, SDK default slots bite: 100 activity slots (peak 100 seals in
+ *   flight) → capture scheduled→started p50 10.5 s p99 25.7 s; quarantinePod
+ *   waits in the same queue behind other incidents' captures (p50 15.8 s,
+ *   p99 26.2 s); first workflow task scheduled→started p50 9.2 s p99 18.2 s.
+ * - Intake does not serialise (per-incident delivery queues, deliver.ts:116;
+ *   group-committed fdatasync, store.ts:65-95); its ack slows only because it
+ *   shares the main thread (p50 12 ms serial, 340 ms burst 50, 4.8 s burst 500).
+ * - The evidence mutex is per incident (local.ts:72), not global; fsync
+ *   itself costs ~0-1 ms here; UV_THREADPOOL_SIZE=32 did not help (burst 50 8.9 s).
+ * - listNamespacedNetworkPolicy grows with the quarantine policies already
+ *   made: p99 5.3 s at 500 against ~1.5 s for the other calls.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
