@@ -91,7 +91,7 @@ async function startLocal(
 ): Promise<{ worker: Worker; lines: string[] }> {
   const { dataDir, sandboxDir, parts, embeddedTemporal, started } = o;
   print('Firebreak local: preparing tools (first run builds them; later runs use the cache)…');
-  const tools = await ensureTools((line) => print(`  ${line}`));
+  const tools = await ensureTools((line) => print(`  ${line}`), { temporalServer: false });
 
   const sandbox = await startSandbox({
     tools,

@@ -42,6 +42,11 @@ export interface ProcessSpec {
   readyTimeoutMs: number;
   /** Where to write the full output; when omitted only the last lines are kept. */
   logFile?: string;
+  /** Run as this user and group (PostgreSQL refuses to run as root). */
+  uid?: number;
+  gid?: number;
+  /** How to ask it to stop (default SIGTERM; PostgreSQL's fast shutdown is SIGINT). */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface ManagedProcess {
@@ -152,11 +157,14 @@ export async function startProcess(spec: ProcessSpec, ownerId: string): Promise<
     cwd: spec.cwd,
     env: { ...process.env, ...spec.env, [ownerMarkerVariable]: ownerId },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(spec.uid === undefined ? {} : { uid: spec.uid }),
+    ...(spec.gid === undefined ? {} : { gid: spec.gid }),
   });
   live.add(child);
   const onData = (data: Buffer) => {
     buffer.push(data.toString('utf8'));
-    log?.write(data);
+    // Output can still arrive after the exit event, once the log is closed.
+    if (log !== undefined && !log.writableEnded) log.write(data);
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
@@ -184,7 +192,7 @@ export async function startProcess(spec: ProcessSpec, ownerId: string): Promise<
 
   const stop = async () => {
     if (exited === undefined && spawnError === undefined) {
-      child.kill('SIGTERM');
+      child.kill(spec.stopSignal ?? 'SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exitPromise;
       clearTimeout(timer);

@@ -15,7 +15,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,12 +24,16 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 const pythonDir = join(repoRoot, 'test', 'tools', 'python');
 const k8sModuleDir = join(repoRoot, 'test', 'tools', 'k8s');
 const registryModuleDir = join(repoRoot, 'test', 'tools', 'registry');
+const temporalModuleDir = join(repoRoot, 'test', 'tools', 'temporal');
 
 /** Kubernetes version that kube-apiserver reports; must match go.mod. */
 export const kubernetesVersion = 'v1.34.4';
 
 /** distribution (the OCI registry) version; must match test/tools/registry/go.mod. */
 export const registryVersion = 'v3.1.2';
+
+/** The real Temporal server (go.temporal.io/server) of the production suite; must match test/tools/temporal/go.mod. */
+export const temporalServerVersion = 'v1.32.1';
 
 export class ToolInstallError extends Error {
   override readonly name = 'ToolInstallError';
@@ -44,6 +48,10 @@ export interface ToolPaths {
   kubeApiserver: string;
   kubectl: string;
   registry: string;
+  /** The real Temporal server, its SQL schema tool, and the module's PostgreSQL schema files (a directory). */
+  temporalServer: string;
+  temporalSqlTool: string;
+  temporalSchemaDir: string;
 }
 
 export type Progress = (line: string) => void;
@@ -82,6 +90,10 @@ function k8sKey(): string {
   ])}`;
 }
 
+function temporalServerKey(): string {
+  return `temporal-server-${temporalServerVersion}-${fingerprint([join(temporalModuleDir, 'go.mod'), join(temporalModuleDir, 'go.sum')])}`;
+}
+
 function registryKey(): string {
   return `registry-${registryVersion}-${fingerprint([join(registryModuleDir, 'go.mod'), join(registryModuleDir, 'go.sum')])}`;
 }
@@ -99,6 +111,9 @@ export function toolPaths(root = toolsRoot()): ToolPaths {
     kubeApiserver: join(k8sBin, 'kube-apiserver'),
     kubectl: join(k8sBin, 'kubectl'),
     registry: join(root, registryKey(), 'bin', 'registry'),
+    temporalServer: join(root, temporalServerKey(), 'bin', 'temporal-server'),
+    temporalSqlTool: join(root, temporalServerKey(), 'bin', 'temporal-sql-tool'),
+    temporalSchemaDir: join(root, temporalServerKey(), 'schema', 'postgresql', 'v12'),
   };
 }
 
@@ -128,7 +143,7 @@ const python3: Prerequisite = {
 
 const go: Prerequisite = {
   command: 'go',
-  purpose: `build kube-apiserver, etcd and kubectl (Kubernetes ${kubernetesVersion}) and the OCI registry (distribution ${registryVersion}) from the Go module proxy`,
+  purpose: `build kube-apiserver, etcd and kubectl (Kubernetes ${kubernetesVersion}), the OCI registry (distribution ${registryVersion}) and the Temporal server (${temporalServerVersion}) from the Go module proxy`,
   howToInstall:
     'Install Go 1.24 or newer (https://go.dev/doc/install, or Debian: `apt-get install golang`), or point FIREBREAK_TOOLS_DIR at a cache that already holds these binaries.',
 };
@@ -319,6 +334,29 @@ async function installRegistry(root: string, progress: Progress): Promise<void> 
   });
 }
 
+async function installTemporalServer(root: string, progress: Progress): Promise<void> {
+  const dir = join(root, temporalServerKey());
+  await installOnce(dir, `Temporal server ${temporalServerVersion} (temporal-server, temporal-sql-tool, PostgreSQL schemas)`, progress, async (dir) => {
+    const goPath = commandPath(go);
+    const log = join(dir, 'build.log');
+    progress('  building from Go modules; a cold build downloads ~400 MB of modules and compiles for 5–15 minutes on 2 cores');
+    const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' };
+    await run(goPath, ['mod', 'download'], { cwd: temporalModuleDir, env, log, what: 'downloading Go modules (Temporal server)', progress });
+    for (const [name, pkg] of [
+      ['temporal-server', 'go.temporal.io/server/cmd/server'],
+      ['temporal-sql-tool', 'go.temporal.io/server/cmd/tools/sql'],
+    ] as const) {
+      await run(goPath, ['build', '-trimpath', '-o', join(dir, 'bin', name), pkg], { cwd: temporalModuleDir, env, log, what: `compiling ${name}`, progress });
+    }
+    // The schema files ship in the module, not in the binaries: copied next to them, at the same version.
+    const moduleDir = spawnSync(goPath, ['list', '-m', '-f', '{{.Dir}}', 'go.temporal.io/server'], { cwd: temporalModuleDir, env, encoding: 'utf8' }).stdout.trim();
+    if (moduleDir === '' || !existsSync(join(moduleDir, 'schema', 'postgresql', 'v12'))) {
+      throw new ToolInstallError(`could not find the PostgreSQL schemas of go.temporal.io/server ${temporalServerVersion} in the module cache (go list -m said "${moduleDir}")`);
+    }
+    await cp(join(moduleDir, 'schema', 'postgresql'), join(dir, 'schema', 'postgresql'), { recursive: true });
+  });
+}
+
 /** The time-skipping test server only (drills need nothing else): installs the Python tools when missing. */
 export async function ensureTemporalTestServer(progress: Progress = (l) => console.error(l)): Promise<string> {
   const paths = toolPaths();
@@ -331,13 +369,19 @@ export async function ensureTemporalTestServer(progress: Progress = (l) => conso
   return paths.temporalTestServer;
 }
 
-/** Installs every tool that is missing and returns their paths. */
-export async function ensureTools(progress: Progress = (l) => console.error(l)): Promise<ToolPaths> {
+/**
+ * Installs every tool that is missing and returns their paths. The real
+ * Temporal server is for the production test suite: `firebreak local` runs on
+ * the dev server and passes `temporalServer: false`, so a first `npm start`
+ * does not wait for it to build.
+ */
+export async function ensureTools(progress: Progress = (l) => console.error(l), o: { temporalServer?: boolean } = {}): Promise<ToolPaths> {
+  const withServer = o.temporalServer ?? true;
   const paths = toolPaths();
   // Name every missing prerequisite before installing anything.
   const needed = [
     ...(isComplete(join(paths.root, pythonKey())) ? [] : [python3]),
-    ...(isComplete(join(paths.root, k8sKey())) && isComplete(join(paths.root, registryKey())) ? [] : [go]),
+    ...([k8sKey(), registryKey(), ...(withServer ? [temporalServerKey()] : [])].every((k) => isComplete(join(paths.root, k))) ? [] : [go]),
   ];
   const problems = needed.map(missingPrerequisite).filter((p): p is string => p !== undefined);
   if (problems.length > 0) {
@@ -349,12 +393,17 @@ export async function ensureTools(progress: Progress = (l) => console.error(l)):
   await installPython(paths.root, progress);
   await installKubernetes(paths.root, progress);
   await installRegistry(paths.root, progress);
-  const { root: _root, ...binaries } = paths;
+  if (withServer) await installTemporalServer(paths.root, progress);
+  const { root: _root, temporalSchemaDir, temporalServer, temporalSqlTool, ...others } = paths;
+  const binaries = withServer ? { ...others, temporalServer, temporalSqlTool } : others;
+  if (withServer && !existsSync(join(temporalSchemaDir, 'temporal', 'versioned'))) {
+    throw new ToolInstallError(`The Temporal server's schemas are missing at ${temporalSchemaDir} although its cache folder is marked complete. Delete ${join(paths.root, temporalServerKey())} and run \`npm run tools\` again.`);
+  }
   for (const [name, path] of Object.entries<string>(binaries)) {
     const s = await stat(path).catch(() => undefined);
     if (s === undefined || !s.isFile()) {
       // The folder holding the `.complete` marker: deleting less leaves the cache marked complete.
-      const set = [k8sKey(), registryKey()].map((k) => join(paths.root, k)).find((d) => path.startsWith(d)) ?? join(paths.root, pythonKey());
+      const set = [k8sKey(), registryKey(), temporalServerKey()].map((k) => join(paths.root, k)).find((d) => path.startsWith(d)) ?? join(paths.root, pythonKey());
       throw new ToolInstallError(
         `${name} is missing at ${path} although its cache folder is marked complete. Delete ${set} and run \`npm run tools\` again.`,
       );

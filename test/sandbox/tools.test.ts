@@ -34,6 +34,7 @@ describe('the tools installer', () => {
     expect(paths.kubeApiserver).toMatch(/^\/cache\/k8s-v1\.34\.4-[0-9a-f]{12}\/bin\/kube-apiserver$/);
     expect(paths.temporal).toMatch(/^\/cache\/python-[0-9a-f]{12}\/venv\/bin\/temporal$/);
     expect(paths.registry).toMatch(/^\/cache\/registry-v3\.1\.2-[0-9a-f]{12}\/bin\/registry$/);
+    expect(paths.temporalServer).toMatch(/^\/cache\/temporal-server-v1\.32\.1-[0-9a-f]{12}\/bin\/temporal-server$/);
   });
 
   it('fails naming the registry folder to delete when the registry is missing from a cache marked complete', async () => {
@@ -41,8 +42,8 @@ describe('the tools installer', () => {
     const real = sandbox().tools;
     const broken = toolPaths(cache);
     await mkdir(cache, { recursive: true });
-    // The real Python and Kubernetes sets, and a registry set marked complete without its binary.
-    for (const tool of ['temporal', 'kubeApiserver'] as const) {
+    // The real Python, Kubernetes and Temporal server sets, and a registry set marked complete without its binary.
+    for (const tool of ['temporal', 'kubeApiserver', 'temporalServer'] as const) {
       const set = tool === 'temporal' ? dirname(dirname(dirname(real[tool]))) : dirname(dirname(real[tool]));
       await symlink(set, join(cache, basename(set)));
     }

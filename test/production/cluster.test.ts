@@ -1,0 +1,174 @@
+/**
+ * The production shape: the real Temporal server (built from
+ * go.temporal.io/server) on PostgreSQL, and Firebreak as separate
+ * `firebreak serve` processes configured as the compose file configures them —
+ * two workers and two intake replicas — against the real kube-apiserver. A
+ * Falco breakout POSTed to either replica is contained; a worker killed with
+ * SIGKILL leaves the other to finish; the Temporal server and PostgreSQL
+ * restarted under an open incident lose nothing of it.
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { NetworkingV1Api } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/net/ports.ts';
+import { testRunOwnerPrefix } from '../../src/sandbox/processes.ts';
+import { setupTemporalSchemas, startPostgres, startTemporalServer, temporalServerPorts, type PostgresServer, type TemporalClusterServer, type TemporalServerPorts } from '../../src/sandbox/temporal-cluster.ts';
+import { statusQuery, timelineQuery } from '../../workflows/engine/messages.ts';
+import { falcoEvent, seedWorkload } from '../kubernetes/support.ts';
+import { runFirebreak } from '../support/cli.ts';
+import { spawnServe } from '../support/serve.ts';
+import { kubeConfig, sandbox, testNamespace } from '../support/servers.ts';
+
+const falcoToken = 'production-suite-falco-token';
+const taskQueue = 'firebreak';
+const ownerId = `${testRunOwnerPrefix}production-${process.pid}`;
+
+let scratch: string;
+let pg: PostgresServer;
+let server: TemporalClusterServer;
+let ports: TemporalServerPorts;
+let client: Client;
+const workers: ReturnType<typeof spawnServe>[] = [];
+const intakes: { serve: ReturnType<typeof spawnServe>; url: string }[] = [];
+
+/** The environment every role shares, as docker-compose.yml's x-firebreak-environment sets it. */
+function sharedEnv(name: string): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: server.namespace,
+    FIREBREAK_TASK_QUEUE: taskQueue,
+    FIREBREAK_LOG_LEVEL: 'info',
+    FIREBREAK_DATA_DIR: path.join(scratch, name, 'data'),
+    FIREBREAK_RUNBOOKS_DIR: path.resolve('runbooks'),
+  };
+}
+
+async function startWorker(name: string) {
+  const info = sandbox();
+  const w = spawnServe({
+    ...sharedEnv(name),
+    FIREBREAK_ROLES: 'worker',
+    FIREBREAK_EVIDENCE_DIR: path.join(scratch, 'evidence'),
+    KUBECONFIG: info.kubeconfigPath,
+    AWS_ENDPOINT_URL: info.motoEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  await w.log('"worker started"', (l) => l.msg === 'worker started', 120_000);
+  return w;
+}
+
+async function startIntake(name: string) {
+  const port = await freePort();
+  const serve = spawnServe({ ...sharedEnv(name), FIREBREAK_ROLES: 'intake', FIREBREAK_INTAKE_HOST: '127.0.0.1', FIREBREAK_INTAKE_PORT: String(port), FIREBREAK_INTAKE_FALCO_TOKEN: falcoToken });
+  await serve.log('intake listening', (l) => l.msg === 'intake listening', 60_000);
+  return { serve, url: `http://127.0.0.1:${port}` };
+}
+
+beforeAll(async () => {
+  const tools = sandbox().tools;
+  scratch = await mkdtemp(path.join(tmpdir(), 'firebreak-production-'));
+  // PostgreSQL runs as the postgres user (never root): it must reach its data dir inside.
+  await chmod(scratch, 0o755);
+  pg = await startPostgres({ workDir: path.join(scratch, 'postgres'), ownerId });
+  await setupTemporalSchemas(tools, pg);
+  ports = await temporalServerPorts();
+  server = await startTemporalServer(tools, pg, { workDir: path.join(scratch, 'temporal'), ownerId, ports });
+  client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
+  workers.push(await startWorker('worker-a'), await startWorker('worker-b'));
+  intakes.push(await startIntake('intake-a'), await startIntake('intake-b'));
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.all([...workers, ...intakes.map((i) => i.serve)].map((p) => p.kill()));
+  await client?.connection.close();
+  await server?.process.stop();
+  await pg?.process.stop();
+  await rm(scratch, { recursive: true, force: true });
+}, 60_000);
+
+async function postFalco(url: string, body: unknown): Promise<{ status: number; incidentId: string }> {
+  const res = await fetch(`${url}/v1/alerts/falco`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${falcoToken}` }, body: JSON.stringify(body) });
+  const answer = (await res.json()) as { alerts?: { incidents: { incidentId: string }[] }[] };
+  const incidentId = answer.alerts?.[0]?.incidents[0]?.incidentId;
+  if (incidentId === undefined) throw new Error(`intake answered ${res.status} without an incident: ${JSON.stringify(answer)}`);
+  return { status: res.status, incidentId };
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const net = () => kubeConfig().makeApiClient(NetworkingV1Api);
+const quarantined = async (namespace: string) => (await net().listNamespacedNetworkPolicy({ namespace })).items.some((p) => p.metadata?.name?.startsWith('firebreak-quarantine'));
+
+describe('Firebreak on the real Temporal server and PostgreSQL, as separate processes', () => {
+  it('contains a Falco breakout POSTed to either intake replica, with its evidence sealed first', { timeout: 120_000 }, async () => {
+    for (const intake of intakes) {
+      const w = await seedWorkload(await testNamespace('prod'));
+      const { status, incidentId } = await postFalco(intake.url, falcoEvent(w, w.pods[0]));
+      expect(status).toBe(200);
+      const handle = client.workflow.getHandle(incidentId);
+      await until('the pod quarantined', async () => ((await quarantined(w.namespace)) ? true : undefined));
+      const timeline = await until('isolate-pod succeeded', async () => {
+        const t = await handle.query(timelineQuery);
+        return t.some((e) => e.type === 'action.succeeded' && e.step === 'isolate-pod') ? t : undefined;
+      });
+      const sealed = timeline.findIndex((e) => e.type === 'evidence.sealed');
+      const isolated = timeline.findIndex((e) => e.type === 'action.started' && e.step === 'isolate-pod');
+      expect(sealed).toBeGreaterThanOrEqual(0);
+      expect(sealed).toBeLessThan(isolated);
+    }
+  });
+
+  it('finishes an incident on the other worker when one is killed with SIGKILL', { timeout: 180_000 }, async () => {
+    workers[0]!.child.kill('SIGKILL');
+    const w = await seedWorkload(await testNamespace('prod-kill'));
+    const { status, incidentId } = await postFalco(intakes[0]!.url, falcoEvent(w, w.pods[0]));
+    expect(status).toBe(200);
+    await until('the pod quarantined by the surviving worker', async () => ((await quarantined(w.namespace)) ? true : undefined), 120_000);
+    const status2 = await client.workflow.getHandle(incidentId).query(statusQuery);
+    expect(status2.steps.find((s) => s.id === 'isolate-pod')?.status).toBe('succeeded');
+    workers[0] = await startWorker('worker-a');
+  });
+
+  it('keeps an open incident through a restart of the Temporal server, then of PostgreSQL; an approval while the server is down is refused clearly, and taken once it is back', { timeout: 240_000 }, async () => {
+    const w = await seedWorkload(await testNamespace('prod-restart'));
+    const { incidentId } = await postFalco(intakes[1]!.url, falcoEvent(w, w.pods[0]));
+    const handle = client.workflow.getHandle(incidentId);
+    const before = await until('the incident waiting on a gate', async () => {
+      const s = await handle.query(statusQuery);
+      return s.pendingApprovals.length > 0 && s.steps.find((x) => x.id === 'isolate-pod')?.status === 'succeeded' ? s : undefined;
+    });
+    const tools = sandbox().tools;
+    const gate = before.pendingApprovals[0]!.step;
+    const approve = () => runFirebreak(['approve', incidentId, gate, '--reason', 'contained; cordon it'], { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, FIREBREAK_OPERATOR: 'bob' });
+    await server.process.stop();
+    const whileDown = await approve();
+    expect(whileDown.code).not.toBe(0);
+    expect(whileDown.stderr).toMatch(/Temporal/);
+    expect(whileDown.stderr).toContain(server.address);
+    server = await startTemporalServer(tools, pg, { workDir: path.join(scratch, 'temporal'), ownerId, ports });
+    const afterServer = await until('the incident answering after the server restart', async () => handle.query(statusQuery), 120_000);
+    expect(afterServer.pendingApprovals.map((p) => p.step)).toEqual(before.pendingApprovals.map((p) => p.step));
+    const whenBack = await approve();
+    expect(whenBack.stdout).toContain(`${gate}: approved`);
+
+    await pg.process.stop();
+    pg = await startPostgres({ workDir: path.join(scratch, 'postgres'), ownerId, port: pg.port });
+    const afterPostgres = await until('the incident answering after the PostgreSQL restart', async () => handle.query(statusQuery), 120_000);
+    expect(afterPostgres.steps.find((x) => x.id === gate)?.approvals.map((v) => v.actor)).toEqual(['cli:bob']);
+    expect((await handle.query(timelineQuery)).filter((e) => e.type === 'action.succeeded' && e.step === 'isolate-pod')).toHaveLength(1);
+  });
+});
