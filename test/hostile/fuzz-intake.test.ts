@@ -18,6 +18,7 @@ import { correlationKeyFor } from '../../src/intake/router.ts';
 import type { RunbookPolicy } from '../../src/runbooks/schema.ts';
 import { fixtureJson, startTestIntake, testPolicies, tokens } from '../intake/helpers.ts';
 import { temporalClient, uniqueName } from '../support/servers.ts';
+import { paths, polluteEverywhere, pollutant, setAt } from './hostile-json.ts';
 
 // Intake runs in this process: a polluted prototype would show here.
 const objectPrototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -43,25 +44,6 @@ const fixtures: Record<AlertSource, string> = {
   generic: 'generic/leaked-key.json',
   inspector: 'inspector/ecr-npm-package.json',
 };
-
-/** Every path to a value in a parsed JSON document. */
-function paths(node: unknown, at: (string | number)[] = []): (string | number)[][] {
-  const out: (string | number)[][] = [at];
-  if (node !== null && typeof node === 'object') for (const [k, v] of Object.entries(node)) out.push(...paths(v, [...at, Array.isArray(node) ? Number(k) : k]));
-  return out;
-}
-
-function pollutant(): unknown {
-  // JSON.parse makes `__proto__` an own key (as a server's parser would see it), and JSON.stringify writes it back.
-  return JSON.parse('{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}}');
-}
-
-/** Adds the prototype-pollution keys to every object of the document. */
-function polluteEverywhere(node: unknown): void {
-  if (node === null || typeof node !== 'object') return;
-  for (const v of Object.values(node)) polluteEverywhere(v);
-  if (!Array.isArray(node)) for (const [k, v] of Object.entries(pollutant() as object)) Object.defineProperty(node, k, { value: v, enumerable: true, writable: true, configurable: true });
-}
 
 const c1 = fc.integer({ min: 0x80, max: 0x9f }).map((c) => String.fromCharCode(c));
 const control = fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c));
@@ -93,13 +75,7 @@ function mutated(base: unknown): fc.Arbitrary<Request> {
     .tuple(fc.array(fc.tuple(fc.nat(all.length - 1), hostileValue), { minLength: 1, maxLength: 4 }), fc.boolean(), fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }))
     .map(([changes, pollute, extra]) => {
       const doc = structuredClone(base) as Record<string | number, unknown>;
-      for (const [i, value] of changes) {
-        const p = all[i]!;
-        if (p.length === 0) continue;
-        let node = doc as Record<string | number, unknown> | undefined;
-        for (const k of p.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node[k] as Record<string | number, unknown>) : undefined;
-        if (node !== null && typeof node === 'object') node[p[p.length - 1]!] = value;
-      }
+      for (const [i, value] of changes) setAt(doc, all[i]!, value);
       if (!Array.isArray(doc)) Object.assign(doc, extra);
       if (pollute) polluteEverywhere(doc);
       return { body: JSON.stringify(doc) ?? 'null' };

@@ -14,6 +14,7 @@ import { approveActionId } from '../../src/slack/blocks.ts';
 import { statusQuery } from '../../workflows/engine/messages.ts';
 import { awaiting, startIncident, testInput, testPolicy, waitForStatus } from '../support/engine.ts';
 import { buttonClickPayload, postToSlackApp, signingSecret, slackHarness, slackSignature, slashCommandFields, type SignedPost } from '../support/slack.ts';
+import { paths, polluteEverywhere, pollutant, setAt } from './hostile-json.ts';
 
 // The app runs in this process: a polluted prototype would show here.
 const objectPrototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -40,24 +41,6 @@ beforeAll(async () => {
   click = buttonClickPayload({ user: 'U0BOB', channel: m.channel, messageTs: m.ts, actionId: approveActionId, value });
 }, 60_000);
 
-/** Every path to a value in a parsed JSON document. */
-function paths(node: unknown, at: (string | number)[] = []): (string | number)[][] {
-  const out: (string | number)[][] = [at];
-  if (node !== null && typeof node === 'object') for (const [k, v] of Object.entries(node)) out.push(...paths(v, [...at, Array.isArray(node) ? Number(k) : k]));
-  return out;
-}
-
-function pollutant(): unknown {
-  // JSON.parse makes `__proto__` an own key (as Bolt's parser sees it), and JSON.stringify writes it back.
-  return JSON.parse('{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}}');
-}
-
-function polluteEverywhere(node: unknown): void {
-  if (node === null || typeof node !== 'object') return;
-  for (const v of Object.values(node)) polluteEverywhere(v);
-  if (!Array.isArray(node)) for (const [k, v] of Object.entries(pollutant() as object)) Object.defineProperty(node, k, { value: v, enumerable: true, writable: true, configurable: true });
-}
-
 const control = fc.integer({ min: 0, max: 0x9f }).filter((c) => c < 0x20 || c >= 0x7f).map((c) => String.fromCharCode(c));
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null),
@@ -83,12 +66,7 @@ function mutated(base: Record<string, unknown>): fc.Arbitrary<Record<string, unk
     .tuple(fc.array(fc.tuple(fc.nat(all.length - 1), hostileValue), { minLength: 1, maxLength: 4 }), fc.boolean(), fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }))
     .map(([changes, pollute, extra]) => {
       const doc = structuredClone(base) as Record<string | number, unknown>;
-      for (const [i, value] of changes) {
-        const p = all[i]!;
-        let node = doc as Record<string | number, unknown> | undefined;
-        for (const k of p.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node[k] as Record<string | number, unknown>) : undefined;
-        if (node !== null && typeof node === 'object') node[p[p.length - 1]!] = value;
-      }
+      for (const [i, value] of changes) setAt(doc, all[i]!, value);
       Object.assign(doc, extra);
       if (pollute) polluteEverywhere(doc);
       return doc;

@@ -15,7 +15,7 @@ import { msToTs } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/net/ports.ts';
 import { awaiting, waitForStatus } from '../support/engine.ts';
-import { spawnServe } from '../support/serve.ts';
+import { sandboxWorkerEnv, spawnServe } from '../support/serve.ts';
 import { sandbox, temporalClient, testNamespace, uniqueName } from '../support/servers.ts';
 import { falcoEvent, fromFalco, policy, seedWorkload, startEscape } from '../kubernetes/support.ts';
 
@@ -66,12 +66,7 @@ beforeAll(async () => {
     FIREBREAK_METRICS_PORT: String(port),
     FIREBREAK_DATA_DIR: path.join(scratch, 'data'),
     FIREBREAK_EVIDENCE_DIR: path.join(scratch, 'evidence'),
-    KUBECONFIG: info.kubeconfigPath,
-    AWS_ENDPOINT_URL: info.motoEndpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_EC2_METADATA_DISABLED: 'true',
+    ...sandboxWorkerEnv({ kubeconfigPath: info.kubeconfigPath, awsEndpoint: info.motoEndpoint }),
   });
   await serve.log('"worker started"', (l) => l.msg === 'worker started', 90_000);
 

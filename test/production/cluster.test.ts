@@ -19,7 +19,7 @@ import { setupTemporalSchemas, startPostgres, startTemporalServer, temporalServe
 import { statusQuery, timelineQuery } from '../../workflows/engine/messages.ts';
 import { falcoEvent, seedWorkload } from '../kubernetes/support.ts';
 import { runFirebreak } from '../support/cli.ts';
-import { spawnServe } from '../support/serve.ts';
+import { sandboxWorkerEnv, spawnServe } from '../support/serve.ts';
 import { kubeConfig, sandbox, testNamespace } from '../support/servers.ts';
 
 const falcoToken = 'production-suite-falco-token';
@@ -52,12 +52,7 @@ async function startWorker(name: string) {
     ...sharedEnv(name),
     FIREBREAK_ROLES: 'worker',
     FIREBREAK_EVIDENCE_DIR: path.join(scratch, 'evidence'),
-    KUBECONFIG: info.kubeconfigPath,
-    AWS_ENDPOINT_URL: info.motoEndpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_EC2_METADATA_DISABLED: 'true',
+    ...sandboxWorkerEnv({ kubeconfigPath: info.kubeconfigPath, awsEndpoint: info.motoEndpoint }),
   });
   await w.log('"worker started"', (l) => l.msg === 'worker started', 120_000);
   return w;

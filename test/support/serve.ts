@@ -1,5 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
+/**
+ * What a worker role needs to reach the sandbox: its kube-apiserver, and moto
+ * (or another AWS endpoint in front of it) with moto's fixed credentials.
+ */
+export function sandboxWorkerEnv(o: { kubeconfigPath: string; awsEndpoint: string }): Record<string, string> {
+  return {
+    KUBECONFIG: o.kubeconfigPath,
+    AWS_ENDPOINT_URL: o.awsEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
 export type LogLine = { msg?: unknown; state?: unknown } & Record<string, unknown>;
 
 /** `node bin/firebreak.js serve` as a child process, its JSON log lines collected from stderr. */

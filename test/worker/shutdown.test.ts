@@ -20,7 +20,7 @@ import { describe, expect, it } from 'vitest';
 import { createWorker } from '../../src/worker/index.ts';
 import type { PreflightReport } from '../../workflows/preflight.ts';
 import { testDeps } from '../support/deps.ts';
-import { spawnServe } from '../support/serve.ts';
+import { sandboxWorkerEnv, spawnServe } from '../support/serve.ts';
 import { sandbox, temporalClient, uniqueName } from '../support/servers.ts';
 
 /** The worker's shutdown grace time (src/worker/index.ts): in-flight work gets this long to finish. */
@@ -75,12 +75,7 @@ describe('firebreak serve on SIGTERM', () => {
       FIREBREAK_LOG_LEVEL: 'debug',
       FIREBREAK_DATA_DIR: path.join(scratch, 'data'),
       FIREBREAK_EVIDENCE_DIR: path.join(scratch, 'evidence'),
-      KUBECONFIG: info.kubeconfigPath,
-      AWS_ENDPOINT_URL: proxy.url,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_EC2_METADATA_DISABLED: 'true',
+      ...sandboxWorkerEnv({ kubeconfigPath: info.kubeconfigPath, awsEndpoint: proxy.url }),
     });
     try {
       await serve.log('"worker started"', (l) => l.msg === 'worker started', 90_000);
