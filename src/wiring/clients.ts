@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { webApi } from '@slack/bolt';
 import { SlackApi } from '../../activities/slack/index.ts';
+import { reuseKubeConnections } from './kube-agents.ts';
 import { logNotifier } from './log-notifier.ts';
 import { slackNotifier } from '../slack/notifier.ts';
 
@@ -39,6 +40,7 @@ export function kubeClients(path: string): KubeClients {
 }
 
 export function kubeClientsFor(config: KubeConfig): KubeClients {
+  reuseKubeConnections(config);
   return {
     config,
     core: config.makeApiClient(CoreV1Api),
