@@ -12,7 +12,7 @@ import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { Connection } from '@temporalio/client';
+import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
 import { freePort } from '../net/ports.ts';
 import { ServerStartError, startProcess, type ManagedProcess } from './processes.ts';
@@ -101,7 +101,7 @@ export async function startPostgres(o: Common & { port?: number; dataDir?: strin
   return { process, port, user };
 }
 
-/** Creates the two databases and brings their schemas to the server's version (idempotent). */
+/** Creates the two databases on a fresh PostgreSQL and brings their schemas to the server's version. */
 export async function setupTemporalSchemas(tools: TemporalServerTools, pg: PostgresServer): Promise<void> {
   const base = ['--plugin', 'postgres12', '--ep', '127.0.0.1', '-p', String(pg.port), '-u', pg.user, '--tls=false'];
   for (const [db, dir] of [
@@ -116,9 +116,7 @@ export async function setupTemporalSchemas(tools: TemporalServerTools, pg: Postg
         throw new ServerStartError(`temporal-sql-tool ${args[0]} for database ${db} failed: ${(err.stderr ?? '').trim().split('\n').slice(-5).join('\n') || err.message}`, 'unhealthy');
       }
     };
-    await tool(['create-database']).catch((e: unknown) => {
-      if (!(e instanceof Error && /already exists/.test(e.message))) throw e;
-    });
+    await tool(['create-database']);
     await tool(['setup-schema', '-v', '0.0']);
     await tool(['update-schema', '-d', join(tools.temporalSchemaDir, dir, 'versioned')]);
   }
@@ -242,6 +240,9 @@ frontend.enableUpdateWorkflowExecutionAsyncAccepted:
   - value: true
 `;
 
+/** gRPC's status code ALREADY_EXISTS. */
+const grpcAlreadyExists = 6;
+
 async function registerNamespace(address: string, namespace: string, deadline: number): Promise<void> {
   const connection = await Connection.connect({ address, connectTimeout: 2000 });
   try {
@@ -249,7 +250,8 @@ async function registerNamespace(address: string, namespace: string, deadline: n
       try {
         await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
       } catch (e) {
-        if (!(e instanceof Error && /already (exists|registered)/i.test(e.message))) {
+        // Registered by an earlier start on the same PostgreSQL: nothing to do. Anything else: the cluster is still starting.
+        if (!(isGrpcServiceError(e) && Number(e.code) === grpcAlreadyExists)) {
           if (Date.now() > deadline) throw e;
           await new Promise((r) => setTimeout(r, 500));
           continue;
