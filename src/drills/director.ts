@@ -230,6 +230,19 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
     }
   }
 
+  /**
+   * Whether, 50 ms of real time later, nothing runs and every history is as
+   * the last settle read it. A loaded machine can hold a worker between its
+   * steps longer than one look takes; skipping hours of virtual time on such
+   * a reading would let gates time out unobserved.
+   */
+  const longSkipMs = 10 * 60_000;
+  async function stillSettled(): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, 50));
+    const { mood, lengths } = await look();
+    return mood !== 'busy' && lengths === settledLengths;
+  }
+
   /** Every running incident's history length when the runbook last settled (`id=length …`). */
   let settledLengths = '';
   const settledLengthsById = () => new Map(settledLengths.split(' ').filter((x) => x !== '').map((x) => [x.slice(0, x.lastIndexOf('=')), Number(x.slice(x.lastIndexOf('=') + 1))]));
@@ -387,6 +400,12 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
         .map((t) => Math.max(t, startMs));
       const next = Math.min(...candidates, startMs + s.horizon);
       if (next > nowMs) {
+        // A long skip (a gate could time out in it unobserved) is never taken on a stale reading: the runbook must
+        // still be settled a moment later, as last read. Short ones are left alone: a drill makes hundreds.
+        if (next - nowMs > longSkipMs && !(await stillSettled())) {
+          await settled();
+          continue;
+        }
         // Gates whose deadline this sleep passes: their timer fires on the server a moment after the sleep returns.
         const due = [...observed].filter(([, o]) => o.deadlines.some((d) => d <= next)).map(([id]) => id);
         await env.sleep(next - nowMs);
