@@ -54,7 +54,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { post } from './http-post.ts';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
@@ -211,30 +212,6 @@ function falcoEvent(pod: string): string {
       'fd.name': '/sys/fs/cgroup/release_agent',
       'proc.cmdline': 'sh -c echo /tmp/x > /sys/fs/cgroup/release_agent',
     },
-  });
-}
-
-function post(agent: Agent, url: URL, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        agent,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
   });
 }
 
@@ -488,7 +465,7 @@ async function main(): Promise<void> {
     const postOne = async (pod: string): Promise<Sample> => {
       const sample: Sample = { pod, postAt: Date.now() };
       try {
-        const res = await post(agent, url, falcoEvent(pod));
+        const res = await post(agent, url, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, falcoEvent(pod));
         sample.ackAt = Date.now();
         sample.status = res.status;
         const incident = (JSON.parse(res.text) as { alerts?: { incidents: { incidentId: string; delivery?: string }[] }[] }).alerts?.[0]?.incidents[0];

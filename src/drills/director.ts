@@ -230,13 +230,15 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
     }
   }
 
+  /** Skips of virtual time longer than this are confirmed by `stillSettled` first. */
+  const longSkipMs = 10 * 60_000;
+
   /**
    * Whether, 50 ms of real time later, nothing runs and every history is as
    * the last settle read it. A loaded machine can hold a worker between its
    * steps longer than one look takes; skipping hours of virtual time on such
    * a reading would let gates time out unobserved.
    */
-  const longSkipMs = 10 * 60_000;
   async function stillSettled(): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 50));
     const { mood, lengths } = await look();
