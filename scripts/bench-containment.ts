@@ -190,6 +190,7 @@ function timedEvidence(store: EvidenceStore, log: CallLog): EvidenceStore {
   return {
     location: store.location,
     seal: (input) => log.time('evidence.seal', () => store.seal(input)),
+    sealAll: (inputs) => log.time('evidence.sealAll', () => store.sealAll(inputs)),
     manifest: (id) => store.manifest(id),
     verify: (id) => store.verify(id),
   };

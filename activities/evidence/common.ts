@@ -45,6 +45,15 @@ export function checkSealInput(input: SealInput): { incidentId: string; name: st
   return { incidentId: checkIncidentId(input.incidentId), name: checkName(input.name), mediaType: checkMediaType(input.mediaType) };
 }
 
+/** The one incident a batch of seals is for (undefined for an empty batch); refuses a batch spanning incidents. */
+export function sameIncident(inputs: readonly { incidentId: string }[]): string | undefined {
+  const ids = new Set(inputs.map((i) => i.incidentId));
+  if (ids.size > 1) {
+    throw new InvalidEvidenceInputError(`Cannot seal one batch for ${ids.size} incidents (${[...ids].slice(0, 3).join(', ')}): seal each incident's items in a batch of its own.`);
+  }
+  return inputs[0]?.incidentId;
+}
+
 /** One manifest entry as stored. Parsing it back checks that nothing odd was written into the manifest. */
 export const evidenceRefSchema = z.strictObject({
   incidentId: z.string().regex(incidentIdPattern),

@@ -14,6 +14,7 @@ import {
   inMemory,
   KeyedMutex,
   mapLimit,
+  sameIncident,
   sha256Hex,
   verdict,
   type Digest,
@@ -81,11 +82,44 @@ export class LocalEvidenceStore implements EvidenceStore {
           bytes: digest.bytes,
           capturedAt: this.clock.next(),
         };
-        await this.appendManifest(ref);
+        await this.appendManifest([ref]);
         return ref;
       });
     } catch (e) {
       throw this.failure(e, `seal "${name}" for incident ${incidentId}`);
+    }
+  }
+
+  async sealAll(inputs: readonly SealInput[]): Promise<EvidenceRef[]> {
+    const checked = inputs.map((input) => checkSealInput(input));
+    const incidentId = sameIncident(checked);
+    if (incidentId === undefined) return [];
+    try {
+      const digests = await Promise.all(inputs.map((input) => this.storeBlob(input.content)));
+      return await this.mutex.run(incidentId, async () => {
+        const entries = await this.readManifest(incidentId);
+        const fresh: EvidenceRef[] = [];
+        const refs = checked.map(({ name, mediaType }, i) => {
+          const digest = digests[i]!;
+          const same = findSame([...entries, ...fresh], { name, mediaType, sha256: digest.sha256 });
+          if (same !== undefined) return same;
+          const ref: EvidenceRef = {
+            incidentId,
+            name,
+            mediaType,
+            uri: pathToFileURL(this.blobPath(digest.sha256)).href,
+            sha256: digest.sha256,
+            bytes: digest.bytes,
+            capturedAt: this.clock.next(),
+          };
+          fresh.push(ref);
+          return ref;
+        });
+        if (fresh.length > 0) await this.appendManifest(fresh);
+        return refs;
+      });
+    } catch (e) {
+      throw this.failure(e, `seal ${inputs.length} items for incident ${incidentId}`);
     }
   }
 
@@ -196,12 +230,13 @@ export class LocalEvidenceStore implements EvidenceStore {
     return entries;
   }
 
-  private async appendManifest(ref: EvidenceRef): Promise<void> {
-    const path = this.manifestPath(ref.incidentId);
+  /** Appends entries of one incident with one write and one sync. */
+  private async appendManifest(refs: readonly EvidenceRef[]): Promise<void> {
+    const path = this.manifestPath(refs[0]!.incidentId);
     await mkdir(dirname(path), { recursive: true });
     const handle = await open(path, 'a', 0o640);
     try {
-      await handle.write(`${JSON.stringify(ref)}\n`);
+      await handle.write(refs.map((ref) => `${JSON.stringify(ref)}\n`).join(''));
       await handle.sync();
     } finally {
       await handle.close();

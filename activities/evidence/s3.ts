@@ -24,6 +24,7 @@ import {
   inMemory,
   KeyedMutex,
   mapLimit,
+  sameIncident,
   sha256Hex,
   verdict,
   type Digest,
@@ -106,22 +107,53 @@ export class S3EvidenceStore implements EvidenceStore {
     return this.mutex.run(incidentId, async () => {
       const same = findSame(await this.readManifest(incidentId), { name, mediaType, sha256: digest.sha256 });
       if (same !== undefined) return same;
-      for (let attempt = 0; ; attempt++) {
-        const ref: EvidenceRef = {
-          incidentId,
-          name,
-          mediaType,
-          uri: `s3://${this.bucket}/${this.blobKey(digest.sha256)}`,
-          sha256: digest.sha256,
-          bytes: digest.bytes,
-          capturedAt: this.clock.next(),
-        };
-        // Another process wrote an entry for the same content in the same millisecond: take the next one.
-        if (await this.putManifestEntry(ref, action)) return ref;
-        if (attempt >= 3) {
-          throw new EvidenceStoreUnavailableError(`Cannot ${action}: the manifest entry's key was taken ${attempt + 1} times in a row; retry.`);
-        }
+      return this.putNewEntry({ incidentId, name, mediaType, digest }, action);
+    });
+  }
+
+  /** Writes the manifest entry of a stored blob under the next capture time. */
+  private async putNewEntry(item: { incidentId: string; name: string; mediaType: string; digest: Digest }, action: string): Promise<EvidenceRef> {
+    const { digest } = item;
+    for (let attempt = 0; ; attempt++) {
+      const ref: EvidenceRef = {
+        incidentId: item.incidentId,
+        name: item.name,
+        mediaType: item.mediaType,
+        uri: `s3://${this.bucket}/${this.blobKey(digest.sha256)}`,
+        sha256: digest.sha256,
+        bytes: digest.bytes,
+        capturedAt: this.clock.next(),
+      };
+      // Another process wrote an entry for the same content in the same millisecond: take the next one.
+      if (await this.putManifestEntry(ref, action)) return ref;
+      if (attempt >= 3) {
+        throw new EvidenceStoreUnavailableError(`Cannot ${action}: the manifest entry's key was taken ${attempt + 1} times in a row; retry.`);
       }
+    }
+  }
+
+  async sealAll(inputs: readonly SealInput[]): Promise<EvidenceRef[]> {
+    const checked = inputs.map((input) => checkSealInput(input));
+    const incidentId = sameIncident(checked);
+    if (incidentId === undefined) return [];
+    await this.ensureObjectLock();
+    const action = `seal ${inputs.length} items for incident ${incidentId}`;
+    const digests = await mapLimit(inputs, 4, (input) =>
+      this.withUpload(input.content, async (upload) => {
+        await this.putBlob(upload, action);
+        return upload.digest;
+      }),
+    );
+    return this.mutex.run(incidentId, async () => {
+      const entries = await this.readManifest(incidentId);
+      const refs: EvidenceRef[] = [];
+      // One entry after the other: each is its own object, and capture order must be manifest order.
+      for (const [i, { name, mediaType }] of checked.entries()) {
+        const digest = digests[i]!;
+        const same = findSame([...entries, ...refs], { name, mediaType, sha256: digest.sha256 });
+        refs.push(same ?? (await this.putNewEntry({ incidentId, name, mediaType, digest }, action)));
+      }
+      return refs;
     });
   }
 

@@ -58,6 +58,14 @@ export interface EvidenceStore {
    * the same name and media type again returns the first reference unchanged.
    */
   seal(input: SealInput): Promise<EvidenceRef>;
+  /**
+   * Seals several items as one: their blobs are stored concurrently and their
+   * manifest entries written together, in the order given, with one durable
+   * flush of the manifest instead of one per item. Each item behaves as `seal`
+   * (an item sealed before returns its first reference). Nothing is listed in
+   * the manifest until every blob is stored.
+   */
+  sealAll(inputs: readonly SealInput[]): Promise<EvidenceRef[]>;
   /** The incident's manifest in capture order; empty when nothing was sealed. */
   manifest(incidentId: string): Promise<EvidenceRef[]>;
   /**

@@ -190,4 +190,62 @@ describe('the local evidence store', () => {
     expect(await readdir(join(dir, 'blobs', 'sha256', a.sha256.slice(0, 2)))).toEqual([a.sha256]);
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
   });
+
+  describe('sealing a batch', () => {
+    it('lists every item in the order given, one manifest line each, with capture times strictly increasing', async () => {
+      const dir = await tempDir();
+      const store = new LocalEvidenceStore(dir);
+
+      const refs = await store.sealAll([
+        { incidentId: 'INC-20', name: 'pod.json', content: '{"pod":1}', mediaType: 'application/json' },
+        { incidentId: 'INC-20', name: 'network-policies.json', content: '{"items":[]}', mediaType: 'application/json' },
+        { incidentId: 'INC-20', name: 'notes', content: Readable.from([Buffer.from('streamed')]) },
+      ]);
+
+      expect(refs.map((r) => r.name)).toEqual(['pod.json', 'network-policies.json', 'notes']);
+      expect(await store.manifest('INC-20')).toEqual(refs);
+      expect(refs[2]!.sha256).toBe(sha256('streamed'));
+      const times = refs.map((r) => Date.parse(r.capturedAt));
+      expect(times[0]! < times[1]! && times[1]! < times[2]!).toBe(true);
+      expect((await readFile(join(dir, 'incidents', 'INC-20', 'manifest.jsonl'), 'utf8')).split('\n')).toHaveLength(4);
+    });
+
+    it('returns the first references and adds no line when the same batch is sealed again (a retried activity)', async () => {
+      const store = new LocalEvidenceStore(await tempDir());
+      const batch = [
+        { incidentId: 'INC-21', name: 'a', content: 'one' },
+        { incidentId: 'INC-21', name: 'b', content: 'two' },
+      ];
+
+      const first = await store.sealAll(batch);
+      const again = await store.sealAll(batch);
+
+      expect(again).toEqual(first);
+      expect(await store.manifest('INC-21')).toEqual(first);
+    });
+
+    it('refuses a batch spanning two incidents, naming them, and seals nothing', async () => {
+      const store = new LocalEvidenceStore(await tempDir());
+
+      await expect(
+        store.sealAll([
+          { incidentId: 'INC-22', name: 'a', content: 'one' },
+          { incidentId: 'INC-23', name: 'b', content: 'two' },
+        ]),
+      ).rejects.toSatisfy((e) => e instanceof InvalidEvidenceInputError && e.message.includes('INC-22') && e.message.includes('INC-23'));
+      expect(await store.manifest('INC-22')).toEqual([]);
+    });
+
+    it('lists nothing when one item of the batch is invalid', async () => {
+      const store = new LocalEvidenceStore(await tempDir());
+
+      await expect(
+        store.sealAll([
+          { incidentId: 'INC-24', name: 'fine', content: 'one' },
+          { incidentId: 'INC-24', name: 'bad\nname', content: 'two' },
+        ]),
+      ).rejects.toBeInstanceOf(InvalidEvidenceInputError);
+      expect(await store.manifest('INC-24')).toEqual([]);
+    });
+  });
 });

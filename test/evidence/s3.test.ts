@@ -112,6 +112,22 @@ describe('the S3 evidence store (moto)', () => {
     expect(v2.sha256).not.toBe(v1.sha256);
   });
 
+  it('seals a batch in the order given, and a second seal of the same batch writes no new entry', async () => {
+    const bucket = await lockedBucket();
+    const evidence = store(bucket);
+    const batch = [
+      { incidentId: 'INC-6', name: 'pod.json', content: '{"pod":1}', mediaType: 'application/json' },
+      { incidentId: 'INC-6', name: 'network-policies.json', content: '{"items":[]}', mediaType: 'application/json' },
+    ];
+
+    const refs = await evidence.sealAll(batch);
+    const again = await store(bucket).sealAll(batch);
+
+    expect(refs.map((r) => r.name)).toEqual(['pod.json', 'network-policies.json']);
+    expect(again).toEqual(refs);
+    expect(await store(bucket).manifest('INC-6')).toEqual(refs);
+  });
+
   it('reports a blob overwritten by a newer object version as a mismatch', async () => {
     const bucket = await lockedBucket();
     const evidence = store(bucket);
