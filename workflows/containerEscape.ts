@@ -1,8 +1,8 @@
-// The container-escape runbook: evidence first, isolate the pod (label +
+// The container-escape runbook: the evidence isolation alters first, isolate the pod (label +
 // deny-all NetworkPolicy, out of rotation), cordon its node, offer the
 // credential-compromise runbook for its cloud identity, delete only behind a
 // two-person gate, and roll everything back on request.
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { PodRef } from '../activities/kubernetes/index.ts';
 import { containerEscapeRunbook, credentialCompromiseRunbook } from './catalog.ts';
@@ -15,6 +15,9 @@ const k8s = proxyActivities<Activities>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
 });
+
+/** The patch that split the evidence step in two (issue #17): isolation waits only for what it alters. */
+const evidenceInParts = 'container-escape-evidence-in-parts';
 
 /** The pod the incident is about: the first `pod` target, `<namespace>/<pod>`. */
 function podTarget(input: IncidentInput): { namespace: string; pod: string; container?: string; node?: string } {
@@ -41,20 +44,43 @@ export async function containerEscape(input: IncidentInput): Promise<IncidentSta
   const podName = `pod:${target.namespace}/${target.pod}`;
   const skip = incident.skip.bind(incident);
 
-  // 1. Evidence first: nothing below changes anything before this is sealed.
-  const captured = await incident.capture('collect-evidence', {
-    action: 'capture evidence',
-    target: podName,
-    run: () =>
-      k8s.captureContainerEscapeEvidence({
-        incidentId,
-        namespace: target.namespace,
-        pod: target.pod,
-        ...(target.container === undefined ? {} : { container: target.container }),
-      }),
-  });
-  if (captured === undefined) return incident.finish();
-  const pod = captured.pod;
+  // 1. Evidence first. Incidents started before the capture in parts keep the capture they began with.
+  const capture = {
+    incidentId,
+    namespace: target.namespace,
+    pod: target.pod,
+    ...(target.container === undefined ? {} : { container: target.container }),
+  };
+  let pod: { uid: string; node?: string; serviceAccount: string };
+  // The IRSA role, once the service account is read: at once, or when the rest of the capture is sealed (undefined: it failed).
+  let role: { arn?: string } | Promise<{ arn?: string } | undefined>;
+  let isolationEvidence: { requires?: string[] } = {};
+  if (patched(evidenceInParts)) {
+    // What isolation alters is sealed first; the rest is captured alongside containment, and cordon, delete and the close wait for it.
+    const parts = await incident.captureInParts('collect-evidence', {
+      action: 'capture the evidence isolation alters (pod, NetworkPolicies)',
+      target: podName,
+      run: () => k8s.captureContainmentEvidence(capture),
+      rest: {
+        action: 'capture the rest of the evidence (owners, node, service account, events, logs)',
+        run: (first) => k8s.captureContainerEscapeContext({ ...capture, facts: first.pod, owners: first.owners }),
+      },
+    });
+    if (parts === undefined) return incident.finish();
+    pod = parts.first.pod;
+    role = parts.rest.then((rest) => (rest === undefined ? undefined : rest.awsRoleArn === undefined ? {} : { arn: rest.awsRoleArn }));
+    isolationEvidence = { requires: ['pod.json', 'network-policies.json'] };
+  } else {
+    const captured = await incident.capture('collect-evidence', {
+      action: 'capture evidence',
+      target: podName,
+      run: () => k8s.captureContainerEscapeEvidence(capture),
+    });
+    if (captured === undefined) return incident.finish();
+    pod = captured.pod;
+    const arn = captured.pod.awsRoleArn;
+    role = arn === undefined ? {} : { arn };
+  }
   let podGone = false;
   const watchGone = async <R extends { podGone?: boolean }>(p: Promise<R>): Promise<R> => {
     const r = await p;
@@ -67,6 +93,7 @@ export async function containerEscape(input: IncidentInput): Promise<IncidentSta
     await incident.act('isolate-pod', {
       action: 'quarantine pod (label + deny-all NetworkPolicy)',
       target: podName,
+      ...isolationEvidence,
       run: () => watchGone(k8s.quarantinePod(ref)),
       compensate: { action: 'release pod from quarantine', run: () => k8s.releasePod(ref) },
     });
@@ -78,6 +105,7 @@ export async function containerEscape(input: IncidentInput): Promise<IncidentSta
       await incident.act('detach-from-rotation', {
         action: 'remove the labels tying the pod to its ReplicaSet and Services',
         target: podName,
+        ...(isolationEvidence.requires === undefined ? {} : { requires: ['pod.json'] }),
         run: async () => {
           const r = await watchGone(k8s.detachPodFromRotation(ref));
           removed = r.removed;
@@ -104,11 +132,15 @@ export async function containerEscape(input: IncidentInput): Promise<IncidentSta
   }
 
   // 4. Cloud identity: offer the credential-compromise runbook on the IRSA role.
-  const role = pod.awsRoleArn;
+  // No await on the path without parts: its commands keep their order on replay.
+  const irsa = role instanceof Promise ? await role : role;
   const account = `${target.namespace}/${pod.serviceAccount}`;
-  if (role === undefined) {
+  if (irsa === undefined) {
+    skip('offer-credential-compromise', 'offer credential-compromise runbook', `service account ${account} could not be read (the rest of the evidence failed), so its AWS role is unknown`);
+  } else if (irsa.arn === undefined) {
     skip('offer-credential-compromise', 'offer credential-compromise runbook', `service account ${account} maps to no AWS role (no IRSA annotation)`);
   } else {
+    const role = irsa.arn;
     await incident.offerChild('offer-credential-compromise', {
       workflow: credentialCompromiseRunbook.workflow,
       runbook: 'credential-compromise',
@@ -118,7 +150,7 @@ export async function containerEscape(input: IncidentInput): Promise<IncidentSta
     });
   }
 
-  // 5. Delete: two-person gate, evidence sealed (act refuses otherwise), the very pod evidence was taken of.
+  // 5. Delete: two-person gate, the full evidence set sealed (act waits for it), the very pod evidence was taken of.
   if (podGone) skip('delete-pod', 'delete pod', 'the pod is gone');
   else {
     await incident.gated('delete-pod', async () => {

@@ -12,6 +12,7 @@ import type {
 } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { EvidenceError, type EvidenceRef, type EvidenceStore } from '../evidence/index.ts';
+import { sha256Hex } from '../evidence/common.ts';
 import { dnsSubdomainProblem, iamPrincipalProblem, nodeNameProblem, serviceAccountProblem } from '../../domain/names.ts';
 import { expectList, expectObject, refuseInvalidName } from './checks.ts';
 import { call, kubeFailure, reasonOf, statusOf } from './errors.ts';
@@ -30,6 +31,33 @@ export interface CaptureResult {
   /** Sealed items in a fixed order: pod first. */
   refs: EvidenceRef[];
   pod: PodFacts;
+}
+
+/** An ownerReference of the pod, as the rest of the capture walks it. */
+export type OwnerRef = Pick<V1OwnerReference, 'apiVersion' | 'kind' | 'name' | 'uid' | 'controller'>;
+
+/** The first part: what isolation alters, sealed. `pod` lacks `awsRoleArn` (the service account is read with the rest). */
+export interface ContainmentCapture {
+  refs: EvidenceRef[];
+  pod: Omit<PodFacts, 'awsRoleArn'>;
+  owners: OwnerRef[];
+}
+
+export interface ContextInput extends CaptureInput {
+  /** What the first part found, so the rest reads what the pod named then, not after containment relabelled it. */
+  facts: Omit<PodFacts, 'awsRoleArn'>;
+  owners: OwnerRef[];
+}
+
+export interface ContextCapture {
+  refs: EvidenceRef[];
+  awsRoleArn?: string;
+}
+
+interface Item {
+  name: string;
+  content: string;
+  mediaType?: string;
 }
 
 /** Something the API could not serve, recorded instead of failing the capture. */
@@ -65,31 +93,56 @@ export class EvidenceCapture {
     ({ core: this.core, apps: this.apps, batch: this.batch, net: this.net, rbac: this.rbac } = kube);
   }
 
+  /** Both parts, one after the other: the evidence of a runbook that captures everything before it acts. */
   async capture(input: CaptureInput): Promise<CaptureResult> {
-    const { namespace } = input;
-    const where = `${namespace}/${input.pod}`;
-    let pod: V1Pod;
-    try {
-      pod = await call('get', 'pods', `in namespace ${namespace}`, () => this.core.readNamespacedPod({ name: input.pod, namespace }), [404]);
-      // Before anything is sealed: `pod.json` holds the pod asked for, never what a resolved path led to.
-      expectObject(pod, { kind: 'Pod', apiVersion: 'v1', name: input.pod, namespace });
-    } catch (e) {
-      if (statusOf(e) === 404) {
-        throw ApplicationFailure.create({
-          type: kubeFailure.podNotFound,
-          nonRetryable: true,
-          message: `Pod ${where} does not exist: there is nothing to capture or contain. Check the namespace and pod name of the alert.`,
-        });
-      }
-      throw e;
-    }
-    const uid = pod.metadata?.uid ?? '';
-    const node = pod.spec?.nodeName;
-    const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
-    const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
+    const first = await this.captureForContainment(input);
+    const rest = await this.captureContext({ ...input, facts: first.pod, owners: first.owners });
+    return {
+      refs: [...first.refs, ...rest.refs],
+      pod: { ...first.pod, ...(rest.awsRoleArn === undefined ? {} : { awsRoleArn: rest.awsRoleArn }) },
+    };
+  }
 
-    const [owners, nodeObject, account, policies, events, logs] = await Promise.all([
-      this.ownerChain(namespace, pod.metadata?.ownerReferences ?? []),
+  /**
+   * What isolating the pod alters, sealed in one batch before it may change:
+   * the pod as found and the namespace's NetworkPolicies, read in parallel.
+   */
+  async captureForContainment(input: CaptureInput): Promise<ContainmentCapture> {
+    const { namespace } = input;
+    const [pod, policies] = await Promise.all([
+      this.readPod(input),
+      orUnavailable(`list networkpolicies in ${namespace}`, async () =>
+        expectList(await this.net.listNamespacedNetworkPolicy({ namespace }), { kind: 'NetworkPolicyList', namespace }),
+      ),
+    ]);
+    const refs = await this.sealAll(input.incidentId, [
+      { name: 'pod.json', content: json(pod) },
+      { name: 'network-policies.json', content: json(policies) },
+    ]);
+    const node = pod.spec?.nodeName;
+    return {
+      refs,
+      pod: {
+        uid: pod.metadata?.uid ?? '',
+        ...(node === undefined ? {} : { node }),
+        serviceAccount: pod.spec?.serviceAccountName ?? 'default',
+        containers: [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name),
+      },
+      owners: (pod.metadata?.ownerReferences ?? []).map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.name, uid: o.uid, ...(o.controller === undefined ? {} : { controller: o.controller }) })),
+    };
+  }
+
+  /**
+   * Everything else, sealed in one batch (what containment does not alter, so
+   * it may be captured alongside it): owner chain, node, service account with
+   * its bindings and roles, the pod's events, and container logs.
+   */
+  async captureContext(input: ContextInput): Promise<ContextCapture> {
+    const { namespace, facts } = input;
+    const where = `${namespace}/${input.pod}`;
+    const { node, serviceAccount, containers } = facts;
+    const [owners, nodeObject, account, events, logs] = await Promise.all([
+      this.ownerChain(namespace, input.owners),
       node === undefined
         ? Promise.resolve<Unavailable>({ unavailable: 'the pod is not scheduled on a node (spec.nodeName is empty)' })
         : orUnavailable(`get nodes ${node}`, async () => {
@@ -97,58 +150,62 @@ export class EvidenceCapture {
             return expectObject(await this.core.readNode({ name: node }), { kind: 'Node', apiVersion: 'v1', name: node });
           }),
       this.serviceAccount(namespace, serviceAccount),
-      orUnavailable(`list networkpolicies in ${namespace}`, async () =>
-        expectList(await this.net.listNamespacedNetworkPolicy({ namespace }), { kind: 'NetworkPolicyList', namespace }),
-      ),
       orUnavailable(`list events in ${namespace}`, async () =>
-        expectList(await this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${uid}` }), { kind: 'EventList', namespace }),
+        expectList(await this.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.uid=${facts.uid}` }), { kind: 'EventList', namespace }),
       ),
       this.logs(namespace, input.pod, input.container === undefined ? containers : containers.filter((c) => c === input.container)),
     ]);
-
-    const refs: EvidenceRef[] = [];
-    const incidentId = input.incidentId;
-    const seal = async (name: string, content: string, mediaType = 'application/json') => {
-      try {
-        refs.push(await this.store.seal({ incidentId, name, mediaType, content }));
-      } catch (e) {
-        if (e instanceof EvidenceError) throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !e.retryable });
-        throw e;
-      }
-    };
-    // Sealed one after the other, in a fixed order: the manifest reads the same on every run.
-    await seal('pod.json', json(pod));
-    await seal('owner-chain.json', json(owners));
-    await seal('node.json', json(nodeObject));
-    await seal('service-account.json', json(account.evidence));
-    await seal('network-policies.json', json(policies));
-    await seal('events.json', json(events));
+    const items: Item[] = [
+      { name: 'owner-chain.json', content: json(owners) },
+      { name: 'node.json', content: json(nodeObject) },
+      { name: 'service-account.json', content: json(account.evidence) },
+      { name: 'events.json', content: json(events) },
+    ];
     const index: unknown[] = [];
     for (const log of logs) {
       if ('text' in log) {
         const name = `logs/${log.container}/${log.which}.log`;
-        await seal(name, log.text, 'text/plain');
-        index.push({ container: log.container, which: log.which, timestamps: true, evidence: name, sha256: refs.at(-1)!.sha256 });
+        items.push({ name, content: log.text, mediaType: 'text/plain' });
+        index.push({ container: log.container, which: log.which, timestamps: true, evidence: name, sha256: sha256Hex(Buffer.from(log.text, 'utf8')) });
       } else index.push({ container: log.container, which: log.which, unavailable: log.unavailable });
     }
-    await seal('logs.json', json({ pod: where, logs: index }));
+    items.push({ name: 'logs.json', content: json({ pod: where, logs: index }) });
+    return { refs: await this.sealAll(input.incidentId, items), ...(account.awsRoleArn === undefined ? {} : { awsRoleArn: account.awsRoleArn }) };
+  }
 
-    return {
-      refs,
-      pod: {
-        uid,
-        ...(node === undefined ? {} : { node }),
-        serviceAccount,
-        containers,
-        ...(account.awsRoleArn === undefined ? {} : { awsRoleArn: account.awsRoleArn }),
-      },
-    };
+  /** The pod asked for, checked to be that pod; a missing pod fails non-retryably (nothing to capture or contain). */
+  private async readPod(input: CaptureInput): Promise<V1Pod> {
+    const { namespace } = input;
+    try {
+      const pod = await call('get', 'pods', `in namespace ${namespace}`, () => this.core.readNamespacedPod({ name: input.pod, namespace }), [404]);
+      // Before anything is sealed: `pod.json` holds the pod asked for, never what a resolved path led to.
+      return expectObject(pod, { kind: 'Pod', apiVersion: 'v1', name: input.pod, namespace });
+    } catch (e) {
+      if (statusOf(e) === 404) {
+        throw ApplicationFailure.create({
+          type: kubeFailure.podNotFound,
+          nonRetryable: true,
+          message: `Pod ${namespace}/${input.pod} does not exist: there is nothing to capture or contain. Check the namespace and pod name of the alert.`,
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** Seals one batch, in the order given (the manifest reads the same on every run), as typed activity failures. */
+  private async sealAll(incidentId: string, items: readonly Item[]): Promise<EvidenceRef[]> {
+    try {
+      return await this.store.sealAll(items.map((i) => ({ incidentId, name: i.name, content: i.content, mediaType: i.mediaType ?? 'application/json' })));
+    } catch (e) {
+      if (e instanceof EvidenceError) throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: !e.retryable });
+      throw e;
+    }
   }
 
   /** Walks ownerReferences upwards (ReplicaSet → Deployment, Job → CronJob, …), each object or why it is unavailable. */
-  private async ownerChain(namespace: string, refs: V1OwnerReference[]): Promise<unknown[]> {
+  private async ownerChain(namespace: string, refs: readonly OwnerRef[]): Promise<unknown[]> {
     const chain: unknown[] = [];
-    let current = refs;
+    let current: readonly OwnerRef[] = refs;
     for (let depth = 0; depth < 5 && current.length > 0; depth++) {
       const next: V1OwnerReference[] = [];
       for (const ref of current) {
@@ -162,12 +219,12 @@ export class EvidenceCapture {
   }
 
   /** An owner named by an ownerReference (which the API server does not check against naming rules), checked both ways. */
-  private async readOwner(namespace: string, ref: V1OwnerReference): Promise<unknown> {
+  private async readOwner(namespace: string, ref: OwnerRef): Promise<unknown> {
     refuseInvalidName(dnsSubdomainProblem('owner name', ref.name));
     return expectObject(await this.readOwnerObject(namespace, ref), { kind: ref.kind, name: ref.name, namespace });
   }
 
-  private readOwnerObject(namespace: string, ref: V1OwnerReference) {
+  private readOwnerObject(namespace: string, ref: OwnerRef) {
     const p = { name: ref.name, namespace };
     switch (ref.kind) {
       case 'ReplicaSet':

@@ -4,13 +4,13 @@ import { AdmissionBlock, type ProveInput, type ProveResult } from './admission.t
 import { imagesProblem, named, refuseInvalidName, workloadProblem, type KubeNames } from './checks.ts';
 import { Containment } from './containment.ts';
 import { kubeFailure } from './errors.ts';
-import { EvidenceCapture, type CaptureInput, type CaptureResult } from './evidence.ts';
+import { EvidenceCapture, type CaptureInput, type CaptureResult, type ContainmentCapture, type ContextCapture, type ContextInput } from './evidence.ts';
 import { SupplyChainEvidence, type EvidenceRefSummary, type SupplyChainCaptureInput } from './supply-chain-evidence.ts';
 import type { ImageUsage, KubeActionResult, KubeClients, KubeMode, PodRef, WorkloadRef } from './types.ts';
 import { ImageUsageScan } from './usage.ts';
 import { Workloads } from './workloads.ts';
 
-export { type CaptureInput, type CaptureResult } from './evidence.ts';
+export { type CaptureInput, type CaptureResult, type ContainmentCapture, type ContextCapture, type ContextInput } from './evidence.ts';
 export type { DetachResult } from './containment.ts';
 export { kubeFailure } from './errors.ts';
 export * from './names.ts';
@@ -83,6 +83,11 @@ export function createKubernetesActivities(deps: KubernetesDeps) {
   return {
     /** Seals the pod, its owners, node, service account and bindings, NetworkPolicies, events and logs; returns references only. */
     captureContainerEscapeEvidence: async (input: CaptureInput): Promise<CaptureResult> => kube().capture.capture(named(input)),
+    /** The first part, sealed in one batch: what isolation alters (the pod, the namespace's NetworkPolicies). */
+    captureContainmentEvidence: async (input: CaptureInput): Promise<ContainmentCapture> => kube().capture.captureForContainment(named(input)),
+    /** The rest, sealed in one batch alongside containment: owner chain, node, service account and bindings, events, logs. */
+    captureContainerEscapeContext: async (input: ContextInput): Promise<ContextCapture> =>
+      kube().capture.captureContext(named(input)),
     quarantinePod: async (ref: PodRef): Promise<KubeActionResult> => kube().contain.quarantine(named(ref)),
     releasePod: async (ref: PodRef): Promise<string> => kube().contain.release(named(ref)),
     detachPodFromRotation: async (ref: PodRef) => kube().contain.detach(named(ref)),

@@ -130,11 +130,26 @@ function splitResidue(residue: readonly string[], excused: ReadonlyMap<string, s
   return { left, kept };
 }
 
+/**
+ * `sealedBeforeFirstChange`: every action started after the evidence it
+ * waited for — the items it named (evidence in parts), else the whole
+ * evidence step's set.
+ */
 export function evidenceFacts(timeline: readonly TimelineEvent[]): Scorecard['evidence'] {
   const sealed = timeline.filter((e) => e.type === 'evidence.sealed');
   const firstChange = timeline.find((e) => e.type === 'action.succeeded');
   const evidenceStep = sealed[0]?.step;
-  const before = sealed.length > 0 && (firstChange === undefined || sealed.filter((e) => e.step === evidenceStep).every((e) => e.seq < firstChange.seq));
+  const sealedAt = new Map<string, number>();
+  for (const e of sealed) if (e.type === 'evidence.sealed' && !sealedAt.has(e.data.name)) sealedAt.set(e.data.name, e.seq);
+  const stepItems = sealed.filter((e) => e.step === evidenceStep).map((e) => (e.type === 'evidence.sealed' ? e.data.name : ''));
+  const before =
+    sealed.length > 0 &&
+    timeline.every((e) => {
+      if (e.type !== 'action.started') return true;
+      const waited = e.data.evidence;
+      const needed = waited !== undefined && 'required' in waited ? waited.required : stepItems;
+      return needed.every((name) => (sealedAt.get(name) ?? Infinity) < e.seq);
+    });
   return {
     sealed: sealed.length,
     names: sealed.map((e) => (e.type === 'evidence.sealed' ? e.data.name : '')),

@@ -12,6 +12,12 @@ function ofType<T extends TimelineEvent['type']>(events: readonly TimelineEvent[
 }
 
 /** One line of plain words for an event, used by the Markdown table and CSV. */
+/** What an action waited for, as the Markdown report says it: `; after pod.json, …` or `; after all 7 evidence items`. */
+function waitedFor(evidence: Of<'action.started'>['data']['evidence']): string {
+  if (evidence === undefined) return '';
+  return 'required' in evidence ? `; after ${evidence.required.join(', ')}` : `; after all ${evidence.all} evidence items`;
+}
+
 export function describeEvent(e: TimelineEvent): string {
   switch (e.type) {
     case 'incident.opened':
@@ -37,7 +43,7 @@ export function describeEvent(e: TimelineEvent): string {
     case 'approval.skipped':
       return `Gate lifted: ${e.data.why}`;
     case 'action.started':
-      return `Started ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''} (${e.data.mode})`;
+      return `Started ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''} (${e.data.mode}${waitedFor(e.data.evidence)})`;
     case 'action.succeeded':
       return `Done: ${e.data.action}${e.data.target ? ` on ${e.data.target}` : ''}: ${e.data.changed}`;
     case 'action.already-done':

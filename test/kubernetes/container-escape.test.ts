@@ -62,15 +62,34 @@ async function evidence(events: TimelineEvent[], name: string): Promise<unknown>
 }
 
 describe('container-escape runbook against the real kube-apiserver', () => {
-  it('seals every piece of evidence, the pod first, before the first containment action', async () => {
+  it('seals the pod and its namespace\'s NetworkPolicies before isolating it, and every item before cordoning the node', async () => {
     const { handle } = await incident();
     await waitForStatus(handle, settled);
     const events = await timeline(handle);
+    const sealedAt = (name: string) => events.findIndex((e) => e.type === 'evidence.sealed' && e.data.name === name);
+    const startedAt = (step: string) => events.findIndex((e) => e.type === 'action.started' && e.step === step);
     const sealed = events.filter((e) => e.type === 'evidence.sealed').map((e) => (e.type === 'evidence.sealed' ? e.data.name : ''));
-    expect(sealed).toEqual(['pod.json', 'owner-chain.json', 'node.json', 'service-account.json', 'network-policies.json', 'events.json', 'logs.json']);
-    const lastSeal = events.findLastIndex((e) => e.type === 'evidence.sealed');
-    const firstAction = events.findIndex((e) => e.type === 'action.started');
-    expect(firstAction).toBeGreaterThan(lastSeal);
+
+    expect(sealed.slice(0, 2)).toEqual(['pod.json', 'network-policies.json']);
+    expect([...sealed].sort()).toEqual(['events.json', 'logs.json', 'network-policies.json', 'node.json', 'owner-chain.json', 'pod.json', 'service-account.json']);
+    expect(startedAt('isolate-pod')).toBeGreaterThan(Math.max(sealedAt('pod.json'), sealedAt('network-policies.json')));
+    expect(events[startedAt('isolate-pod')]?.data).toMatchObject({ evidence: { required: ['pod.json', 'network-policies.json'] } });
+    expect(startedAt('cordon-node')).toBeGreaterThan(Math.max(...sealed.map(sealedAt)));
+    expect(events[startedAt('cordon-node')]?.data).toMatchObject({ evidence: { all: 7 } });
+  });
+
+  it('seals the pod and NetworkPolicies as they were before isolation changed them', async () => {
+    const { w, handle } = await incident();
+    await waitForStatus(handle, settled);
+    const events = await timeline(handle);
+    const pod = (await evidence(events, 'pod.json')) as V1Pod;
+    const policies = (await evidence(events, 'network-policies.json')) as { items: { metadata: { name: string } }[] };
+
+    expect(pod.metadata?.labels).toEqual(podLabels);
+    expect(pod.metadata?.labels).not.toHaveProperty(quarantineLabel);
+    expect(policies.items.map((p) => p.metadata.name)).not.toContain(quarantinePolicyName(handle.workflowId));
+    // The control: the pod as it is now carries the quarantine label.
+    expect((await readPod(w.namespace, w.pods[0]))?.metadata?.labels).toHaveProperty(quarantineLabel);
   });
 
   it('records container logs, current and previous, as unavailable with the API server reason instead of failing', async () => {

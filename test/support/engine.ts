@@ -33,6 +33,8 @@ export interface Place {
   /** Every activity call for the incident, in order, with the mode it received. */
   calls: string[];
   failUncordon: boolean;
+  /** What `sealRest` does: seal at once, wait until set otherwise, or fail (non-retryably). */
+  rest: 'seal' | 'hold' | 'fail';
 }
 
 /** The simulated world the test activities act on, one place per incident. */
@@ -41,7 +43,7 @@ export class World {
   of(incidentId: string): Place {
     let p = this.places.get(incidentId);
     if (p === undefined) {
-      p = { isolated: false, cordoned: false, calls: [], failUncordon: false };
+      p = { isolated: false, cordoned: false, calls: [], failUncordon: false, rest: 'seal' };
       this.places.set(incidentId, p);
     }
     return p;
@@ -54,6 +56,13 @@ export function testActivities(world: World, notifier: Notifier = recordingNotif
     sealSnapshot: (incidentId, name) => {
       world.of(incidentId).calls.push(`seal:${name}`);
       return Promise.resolve({ name, sha256: 'a'.repeat(64), bytes: 42, uri: `file:///evidence/${incidentId}/${name}` });
+    },
+    sealRest: async (incidentId) => {
+      const p = world.of(incidentId);
+      while (p.rest === 'hold') await new Promise((r) => setTimeout(r, 20));
+      if (p.rest === 'fail') throw ApplicationFailure.nonRetryable('the API server answered 503 for pods/log', 'KubeUnavailable');
+      p.calls.push('seal:logs.json');
+      return { name: 'logs.json', sha256: 'b'.repeat(64), bytes: 7, uri: `file:///evidence/${incidentId}/logs.json` };
     },
     isolate: (incidentId, mode: Mode) => {
       const p = world.of(incidentId);
@@ -143,7 +152,7 @@ export function testPolicy(gates: Partial<Record<'collect' | 'isolate' | 'cordon
   });
 }
 
-export function testInput(policy: RunbookPolicy, extra: Partial<IncidentInput> & { skipEvidence?: boolean } = {}): IncidentInput {
+export function testInput(policy: RunbookPolicy, extra: Partial<IncidentInput> & { skipEvidence?: boolean; inParts?: { isolateRequires: string[] } } = {}): IncidentInput {
   return {
     incidentId: uniqueName('inc'),
     policy,

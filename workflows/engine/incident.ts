@@ -16,16 +16,25 @@ import { alertResolvedSignal, alertSignal, alertsSignal, decideUpdate, statusQue
 import { Notices } from './notices.ts';
 import { describeFailure, Saga } from './saga.ts';
 import { refuseInvalidTargets } from './targets.ts';
-import { Timeline } from './timeline.ts';
+import { Timeline, type TimelineEventData } from './timeline.ts';
 import type { EvidenceRefSummary, IncidentInput, StepState, Target, TriggerInfo } from './types.ts';
 
 export interface ActionSpec {
   action: string;
   target?: string;
+  /**
+   * The evidence items this action would alter (by name), which must be
+   * sealed before it runs; the engine refuses it otherwise. Without it the
+   * action waits for the full evidence set, as anything destructive (delete,
+   * cordon) must.
+   */
+  requires?: readonly string[];
   run: () => Promise<ActionResult>;
   /** The undo, registered when the action changed something. */
   compensate?: { action: string; run: () => Promise<string> };
 }
+
+type StartedEvidence = NonNullable<TimelineEventData['action.started']['evidence']>;
 
 /** A child runbook a step offers: its workflow, the targets, and why. */
 export interface ChildOffer {
@@ -45,6 +54,11 @@ export interface ReadSpec<T> {
   run: () => Promise<T>;
 }
 
+/** Evidence captured in two parts: what containment would alter first, the rest alongside containment. */
+export interface PartedCaptureSpec<F, R> extends ReadSpec<F> {
+  rest: { action: string; run: (first: F) => Promise<R> };
+}
+
 /**
  * One incident of a runbook whose step ids are `S`: a step id the runbook
  * does not declare is a compile error.
@@ -59,6 +73,9 @@ export class Incident<S extends string = string> {
   private currentStep: S | undefined;
   private alerts = 1;
   private evidenceCount = 0;
+  private readonly sealedNames = new Set<string>();
+  /** The rest of a capture in parts, while it runs: resolves true once every item is sealed. */
+  private evidencePending: Promise<boolean> | undefined;
   private actions = 0;
   private failures = 0;
   private startSignalSeen = false;
@@ -201,6 +218,7 @@ export class Incident<S extends string = string> {
   /** Records evidence an activity has sealed already (one that captures several items at once). */
   recordEvidence(ref: EvidenceRefSummary, step?: S): EvidenceRefSummary {
     this.evidenceCount += 1;
+    this.sealedNames.add(ref.name);
     this.timeline.append(
       'evidence.sealed',
       { name: ref.name, sha256: ref.sha256, bytes: ref.bytes, uri: ref.uri },
@@ -278,6 +296,64 @@ export class Incident<S extends string = string> {
   }
 
   /**
+   * The evidence step in two parts, for containment that must not wait for
+   * everything: `run` captures what the first changes would alter, behind the
+   * step's gate, as `capture` does; `rest` then captures everything else while
+   * containment proceeds. Actions naming their evidence (`requires`) run once
+   * the first part is sealed; the others, and the close, wait for the rest.
+   * Resolves with the first part and the rest's promise (undefined when the
+   * rest failed: recorded, the step failed), or undefined as `capture` does.
+   */
+  async captureInParts<F extends { refs: readonly EvidenceRefSummary[] }, R extends { refs: readonly EvidenceRefSummary[] }>(
+    step: S,
+    spec: PartedCaptureSpec<F, R>,
+  ): Promise<{ first: F; rest: Promise<R | undefined> } | undefined> {
+    const first = await this.capture(step, spec);
+    if (first === undefined) return undefined;
+    const rest = (async () => {
+      try {
+        const captured = await spec.rest.run(first);
+        for (const item of captured.refs) this.recordEvidence(item, step);
+        return captured;
+      } catch (e) {
+        this.fail(step, spec.rest.action, spec.target, e);
+        return undefined;
+      }
+    })();
+    this.evidencePending = rest.then((r) => r !== undefined);
+    return { first, rest };
+  }
+
+  /**
+   * What an action waits for before it runs, as the timeline records it:
+   * the items it names, sealed already (refused otherwise: the runbook
+   * names evidence no earlier capture seals), or the full set — `'wait'`
+   * while the rest of a capture is still being sealed.
+   */
+  private evidenceFor(step: S, spec: ActionSpec): StartedEvidence | 'wait' {
+    const refuse = (why: string, missing?: readonly string[]) => {
+      throw ApplicationFailure.create({
+        type: engineFailure.evidenceNotSealed,
+        nonRetryable: true,
+        message: `Refusing "${spec.action}" in step "${step}": ${why}. A runbook captures evidence before containment changes anything.`,
+        details: [{ step, action: spec.action, ...(missing === undefined ? {} : { missing }) }],
+      });
+    };
+    if (this.evidenceCount === 0) refuse('no evidence is sealed yet');
+    if (spec.requires !== undefined && spec.requires.length > 0) {
+      const missing = spec.requires.filter((name) => !this.sealedNames.has(name));
+      if (missing.length > 0) refuse(`the evidence it requires is not sealed yet (${missing.join(', ')}); seal it in the capture before this step`, missing);
+      return { required: [...spec.requires] };
+    }
+    return this.evidencePending === undefined ? { all: this.evidenceCount } : 'wait';
+  }
+
+  /** The full evidence set once the rest of a capture is sealed; undefined when it could not be. */
+  private async fullEvidence(): Promise<StartedEvidence | undefined> {
+    return (await this.evidencePending) === false ? undefined : { all: this.evidenceCount };
+  }
+
+  /**
    * Runs a step behind its gate. Resolves true when the body ran, false when
    * the gate denied it (recorded as skipped).
    */
@@ -316,13 +392,12 @@ export class Incident<S extends string = string> {
    */
   async act(step: S, spec: ActionSpec): Promise<ActionResult | undefined> {
     const target = spec.target === undefined ? {} : { target: spec.target };
-    if (this.evidenceCount === 0) {
-      throw ApplicationFailure.create({
-        type: engineFailure.evidenceNotSealed,
-        nonRetryable: true,
-        message: `Refusing "${spec.action}" in step "${step}": no evidence is sealed yet. A runbook captures evidence before containment changes anything.`,
-        details: [{ step, action: spec.action }],
-      });
+    // No await unless something is pending: commands of runbooks without a capture in parts keep their order on replay.
+    const now = this.evidenceFor(step, spec);
+    const evidence = now === 'wait' ? await this.fullEvidence() : now;
+    if (evidence === undefined) {
+      this.skip(step, spec.action, 'the full evidence set could not be sealed (see the evidence step), so this is not changed');
+      return undefined;
     }
     if (this.lifecycle.halted) {
       this.timeline.append('action.skipped', { action: spec.action, why: 'the incident was rolled back' }, { step });
@@ -330,7 +405,7 @@ export class Incident<S extends string = string> {
     }
     this.actions += 1;
     this.lifecycle.actionsInFlight += 1;
-    this.timeline.append('action.started', { action: spec.action, mode: this.input.mode, ...target }, { step });
+    this.timeline.append('action.started', { action: spec.action, mode: this.input.mode, ...target, evidence }, { step });
     try {
       const result = await spec.run();
       if (result.outcome === 'already-done') {
@@ -431,6 +506,8 @@ export class Incident<S extends string = string> {
    * thing a runbook workflow does.
    */
   async finish(): Promise<IncidentStatus> {
+    // Evidence still being sealed is recorded before the incident can close.
+    if (this.evidencePending !== undefined) await this.evidencePending;
     await this.lifecycle.untilClosed();
     // The last events (the close) reach the room before the incident ends.
     await this.notices.drain();

@@ -15,7 +15,8 @@ export interface TimelineEventData {
   'approval.timed-out': { onTimeout: 'escalate' | 'deny' | 'proceed' };
   'approval.escalated': { to: string[]; deadline: string };
   'approval.skipped': { why: string };
-  'action.started': { action: string; target?: string; mode: string };
+  /** `evidence`: what the action waited for, the items it named or the full set (absent on timelines from before it was recorded). */
+  'action.started': { action: string; target?: string; mode: string; evidence?: { required: string[] } | { all: number } };
   'action.succeeded': { action: string; target?: string; changed: string };
   'action.already-done': { action: string; target?: string; detail: string };
   /** The action's target no longer exists (removed since evidence recorded it): a thing to look at, not "done". */
