@@ -526,6 +526,8 @@ async function main(): Promise<void> {
       wftRun: [] as number[],
       captureWait: [] as number[],
       captureRun: [] as number[],
+      restWait: [] as number[],
+      restRun: [] as number[],
       quarantineWait: [] as number[],
       quarantineRun: [] as number[],
       signalWithStartToFirstWft: [] as number[],
@@ -572,9 +574,12 @@ async function main(): Promise<void> {
         const done = events.find((x) => Number(x.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1) === Number(e.eventId));
         const wait = startedEvent === undefined ? NaN : eventMs(startedEvent) - eventMs(e);
         const run = startedEvent === undefined || done === undefined ? NaN : eventMs(done) - eventMs(startedEvent);
-        if (type === 'captureContainerEscapeEvidence') {
+        if (type === 'captureContainmentEvidence') {
           hist.captureWait.push(wait);
           hist.captureRun.push(run);
+        } else if (type === 'captureContainerEscapeContext') {
+          hist.restWait.push(wait);
+          hist.restRun.push(run);
         } else if (type === 'quarantinePod') {
           hist.quarantineWait.push(wait);
           hist.quarantineRun.push(run);
@@ -630,8 +635,10 @@ async function main(): Promise<void> {
       row('first workflow task: started → completed', hist.firstWftRun),
       row('later workflow tasks: scheduled → started', hist.wftWait),
       row('later workflow tasks: started → completed', hist.wftRun),
-      row('captureContainerEscapeEvidence: scheduled → started', hist.captureWait),
-      row('captureContainerEscapeEvidence: started → completed', hist.captureRun),
+      row('captureContainmentEvidence: scheduled → started', hist.captureWait),
+      row('captureContainmentEvidence: started → completed', hist.captureRun),
+      row('captureContainerEscapeContext: scheduled → started', hist.restWait),
+      row('captureContainerEscapeContext: started → completed', hist.restRun),
       row('quarantinePod: scheduled → started', hist.quarantineWait),
       row('quarantinePod: started → completed', hist.quarantineRun),
       '',

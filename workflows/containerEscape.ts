@@ -2,7 +2,7 @@
 // deny-all NetworkPolicy, out of rotation), cordon its node, offer the
 // credential-compromise runbook for its cloud identity, delete only behind a
 // two-person gate, and roll everything back on request.
-import { patched, proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { PodRef } from '../activities/kubernetes/index.ts';
 import { containerEscapeRunbook, credentialCompromiseRunbook } from './catalog.ts';
@@ -18,6 +18,15 @@ const k8s = proxyActivities<Activities>({
 
 /** The patch that split the evidence step in two (issue #17): isolation waits only for what it alters. */
 const evidenceInParts = 'container-escape-evidence-in-parts';
+
+// The first evidence and the quarantine, on the hot path of an auto-contained breakout, run as local
+// activities: no task-queue round trip through the server. Both are idempotent (a retried seal returns
+// the first reference; the quarantine sets desired state), so a worker lost mid-call only repeats them.
+const hot = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '60 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 8 },
+});
 
 /** The pod the incident is about: the first `pod` target, `<namespace>/<pod>`. */
 function podTarget(input: IncidentInput): { namespace: string; pod: string; container?: string; node?: string } {
@@ -60,7 +69,7 @@ export async function containerEscape(input: IncidentInput): Promise<IncidentSta
     const parts = await incident.captureInParts('collect-evidence', {
       action: 'capture the evidence isolation alters (pod, NetworkPolicies)',
       target: podName,
-      run: () => k8s.captureContainmentEvidence(capture),
+      run: () => hot.captureContainmentEvidence(capture),
       rest: {
         action: 'capture the rest of the evidence (owners, node, service account, events, logs)',
         run: (first) => k8s.captureContainerEscapeContext({ ...capture, facts: first.pod, owners: first.owners }),
@@ -94,7 +103,7 @@ export async function containerEscape(input: IncidentInput): Promise<IncidentSta
       action: 'quarantine pod (label + deny-all NetworkPolicy)',
       target: podName,
       ...isolationEvidence,
-      run: () => watchGone(k8s.quarantinePod(ref)),
+      run: () => watchGone((isolationEvidence.requires === undefined ? k8s : hot).quarantinePod(ref)),
       compensate: { action: 'release pod from quarantine', run: () => k8s.releasePod(ref) },
     });
   });
