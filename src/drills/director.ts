@@ -170,17 +170,23 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
 
   /** Per incident, its history as last fetched. */
   const histories = new Map<string, HistoryReading>();
+  /** Per incident, the history length the previous look's describe reported. */
+  const described = new Map<string, number>();
 
   /**
    * The incident's history, fetched only when describe reports a length other
    * than the last fetch's: a history only grows, so the same length is the same
-   * events, and what they say still holds. (The time-skipping server returns
-   * the whole history whatever the page size or token, and has no reverse
-   * read, so there is no tail to fetch.)
+   * events, and what they say still holds. The time-skipping server returns the
+   * whole history whatever the page size or token (and has no reverse read),
+   * so a fetch costs the whole history: none while it still grows from one look
+   * to the next (undefined: busy).
    */
-  async function historyOf(id: string, h: WorkflowHandle, describedLength: number): Promise<HistoryReading> {
+  async function historyOf(id: string, h: WorkflowHandle, describedLength: number): Promise<HistoryReading | undefined> {
     const known = histories.get(id);
     if (known?.length === describedLength) return known;
+    const before = described.get(id);
+    described.set(id, describedLength);
+    if (before !== describedLength) return undefined;
     const read = historyReading((await h.fetchHistory()).events ?? []);
     histories.set(id, read);
     return read;
@@ -200,6 +206,7 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
       // Work describe shows needs no history to tell.
       if (d.raw.pendingWorkflowTask != null || activityAttempts.some((a) => a <= 1)) return { mood: 'busy', lengths: '' };
       const history = await historyOf(id, h, d.historyLength);
+      if (history === undefined) return { mood: 'busy', lengths: '' };
       const mood = moodOf({ describedLength: d.historyLength, activityAttempts, history });
       if (mood === 'busy') return { mood, lengths: '' };
       if (mood === 'backoff') backoff = true;
