@@ -12,7 +12,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type Notice } from '../../activities/index.ts';
 import { drillIdPart, drillTaskQueuePrefix } from '../../domain/drills.ts';
@@ -26,6 +25,7 @@ import { incidentInputFor, routeAlert } from '../intake/router.ts';
 import type { RunbookPolicy } from '../runbooks/index.ts';
 import { timelineSinks } from '../timeline/sinks.ts';
 import { drillWorkflowBundle } from './bundle.ts';
+import { historyReading, moodOf, type HistoryReading } from './reading.ts';
 import type { AdversaryAction, Scenario, WorldCheck } from './scenario.ts';
 import type { AdversaryOutcome } from './scorecard-types.ts';
 
@@ -128,8 +128,6 @@ function describeAction(a: AdversaryAction): string {
   return `${kind} ${Object.values(rest).join('/')}`;
 }
 
-const { EventType } = proto.temporal.api.enums.v1;
-
 export async function direct(input: DirectorInput): Promise<DirectorResult> {
   const { scenario: s, env, world, policy } = input;
   const say = input.progress ?? (() => undefined);
@@ -170,18 +168,28 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
   const iso = (ms: number) => new Date(ms).toISOString();
   const offset = (ms: number) => `+${Math.round((ms - startMs) / 1000)}s`;
 
+  /** Per incident, its history as last fetched. */
+  const histories = new Map<string, HistoryReading>();
+  /** Per incident, the history length the previous look's describe reported. */
+  const described = new Map<string, number>();
+
   /**
-   * Whether a workflow task waits for the worker, and the history's length:
-   * one was scheduled after the last one completed (a signal, a fired timer,
-   * a finished activity or an update schedules one at once). The
-   * time-skipping server does not report it in describe, so the history says;
-   * its length is read from the same events, never from describe, so the two
-   * cannot disagree.
+   * The incident's history, fetched only when describe reports a length other
+   * than the last fetch's: a history only grows, so the same length is the same
+   * events, and what they say still holds. The time-skipping server returns the
+   * whole history whatever the page size or token (and has no reverse read),
+   * so a fetch costs the whole history: none while it still grows from one look
+   * to the next (undefined: busy).
    */
-  async function historyOf(h: WorkflowHandle): Promise<{ length: number; waiting: boolean }> {
-    const events = (await h.fetchHistory()).events ?? [];
-    const last = (type: (typeof EventType)[keyof typeof EventType]) => events.findLastIndex((e) => e.eventType === type);
-    return { length: events.length, waiting: last(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) > last(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) };
+  async function historyOf(id: string, h: WorkflowHandle, describedLength: number): Promise<HistoryReading | undefined> {
+    const known = histories.get(id);
+    if (known?.length === describedLength) return known;
+    const before = described.get(id);
+    described.set(id, describedLength);
+    if (before !== describedLength) return undefined;
+    const read = historyReading((await h.fetchHistory()).events ?? []);
+    histories.set(id, read);
+    return read;
   }
 
   /** One look at the worker and the server; with each running incident's history length. */
@@ -191,17 +199,17 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
     let backoff = false;
     const lengths: string[] = [];
     for (const [id, h] of incidents) {
+      // Describe first, the history after: the reading counts only if the history did not move in between.
       const d = await h.describe();
       if (d.status.name !== 'RUNNING') continue;
-      for (const a of d.raw.pendingActivities ?? []) {
-        // A retry while the worker runs nothing waits on its backoff timer, which only virtual time moves. (The
-        // time-skipping server reports such an activity as started, so its state cannot tell.)
-        if ((a.attempt ?? 1) > 1) backoff = true;
-        else return { mood: 'busy', lengths: '' };
-      }
-      if (d.raw.pendingWorkflowTask != null) return { mood: 'busy', lengths: '' };
-      const history = await historyOf(h);
-      if (history.waiting) return { mood: 'busy', lengths: '' };
+      const activityAttempts = (d.raw.pendingActivities ?? []).map((a) => a.attempt ?? 1);
+      // Work describe shows needs no history to tell.
+      if (d.raw.pendingWorkflowTask != null || activityAttempts.some((a) => a <= 1)) return { mood: 'busy', lengths: '' };
+      const history = await historyOf(id, h, d.historyLength);
+      if (history === undefined) return { mood: 'busy', lengths: '' };
+      const mood = moodOf({ describedLength: d.historyLength, activityAttempts, history });
+      if (mood === 'busy') return { mood, lengths: '' };
+      if (mood === 'backoff') backoff = true;
       lengths.push(`${id}=${history.length}`);
     }
     return { mood: backoff ? 'backoff' : 'calm', lengths: lengths.join(' ') };
@@ -235,9 +243,10 @@ export async function direct(input: DirectorInput): Promise<DirectorResult> {
 
   /**
    * Whether, 50 ms of real time later, nothing runs and every history is as
-   * the last settle read it. A loaded machine can hold a worker between its
-   * steps longer than one look takes; skipping hours of virtual time on such
-   * a reading would let gates time out unobserved.
+   * the last settle read it. Hours of virtual time skipped on a wrong reading
+   * let gates time out unobserved, so a long skip is not taken on one reading.
+   * (The wrong reading CI hit, describe taken before a workflow task completed
+   * and the history after, is refused by `moodOf` itself.)
    */
   async function stillSettled(): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 50));
