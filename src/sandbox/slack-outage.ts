@@ -78,6 +78,8 @@ export interface SlackOutageReport {
   timelineEvents: { recorded: number; posted: number; missing: string[] };
   /** `notice.failed` events on the incidents (a notice given up). */
   noticesFailed: number;
+  /** `notice.delayed` events on the incidents (a notice that outlasted a round of retries). */
+  noticesDelayed: number;
   decisions: CliDecision[];
 }
 
@@ -256,6 +258,7 @@ export async function runSlackOutage(o: SlackOutageOptions): Promise<SlackOutage
     maxNoticeAttempt,
     ...tally(o.stub, final),
     noticesFailed: final.events.filter((e) => e.type === 'notice.failed').length,
+    noticesDelayed: final.events.filter((e) => e.type === 'notice.delayed').length,
     decisions,
   };
 }

@@ -32,7 +32,7 @@ beforeAll(async () => {
   stub.outage({ answers: [503, 429, 502], retryAfterSeconds: 30 });
   handle = await startIncident(env.client, taskQueue, testInput(policy, { requester: 'slack:U0ALICE' }));
   await waitForStatus(handle, awaiting('isolate'));
-  // Seven virtual hours: more than the six the notices were once given, and 84 rounds of five minutes.
+  // Seven virtual hours: more than the six the notices were once given; about seventy rounds of five minutes, a minute apart.
   for (let h = 0; h < 7; h += 1) await env.sleep('1 hour');
   callsDuringOutage = stub.calls.length;
   stub.recover();
