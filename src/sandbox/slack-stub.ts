@@ -31,6 +31,8 @@ export interface StubCall {
   ok: boolean;
   /** Answered by an outage, not by the method: nothing it asked for was done. */
   outage?: boolean;
+  /** Carried out, then answered with a server error (`failNext` with `carriedOut`): Slack did it, the caller cannot know. */
+  carriedOut?: boolean;
 }
 
 /** What a call gets during an outage: 429 with Retry-After, or a server error. */
@@ -64,7 +66,9 @@ interface Channel {
   archived: boolean;
 }
 
-type Failure = ({ status: 429; retryAfter: number } | { error: string }) & { when?: (args: Record<string, unknown>) => boolean };
+type Failure = ({ status: 429; retryAfter: number } | { error: string } | { status: 500 | 502 | 503 | 504; carriedOut: true }) & {
+  when?: (args: Record<string, unknown>) => boolean;
+};
 
 export const stubBotUserId = 'UBOTFIREBRK';
 export const stubToken = 'xoxb-test-token-for-the-stub';
@@ -166,6 +170,16 @@ export class SlackStub {
         const pending = this.failures.get(method) ?? [];
         const index = pending.findIndex((f) => f.when === undefined || f.when(args));
         const failure = index === -1 ? undefined : pending.splice(index, 1)[0];
+        if (failure !== undefined && 'carriedOut' in failure) {
+          // As when Slack's edge times out after the message was posted.
+          this.answer(method, args);
+          call.status = failure.status;
+          call.ok = false;
+          call.carriedOut = true;
+          res.writeHead(failure.status, { 'Content-Type': 'text/html' });
+          res.end(`<html><body>${failure.status} Gateway timeout</body></html>`);
+          return;
+        }
         if (failure !== undefined && 'status' in failure) {
           call.status = 429;
           call.ok = false;
@@ -277,7 +291,8 @@ export class SlackStub {
 
   /**
    * The next call of `method` (whose arguments satisfy `when`, if given) fails:
-   * `{ error: 'channel_not_found' }` or `{ status: 429, retryAfter: 1 }`.
+   * `{ error: 'channel_not_found' }`, `{ status: 429, retryAfter: 1 }`, or
+   * `{ status: 503, carriedOut: true }` (done, then answered 503).
    */
   failNext(method: string, failure: Failure): void {
     const list = this.failures.get(method) ?? [];
@@ -302,9 +317,9 @@ export class SlackStub {
     this.outageState = undefined;
   }
 
-  /** Calls the methods answered with ok (what Slack accepted), of `method` when given. */
+  /** Calls the methods carried out (what Slack accepted, whatever it answered), of `method` when given. */
   accepted(method?: string): StubCall[] {
-    return this.calls.filter((c) => c.ok && (method === undefined || c.method === method));
+    return this.calls.filter((c) => (c.ok || c.carriedOut === true) && (method === undefined || c.method === method));
   }
 
   private outageAnswer(method: string): { status: OutageAnswer; retryAfter: number } | undefined {
