@@ -54,6 +54,8 @@ interface NoticeBase {
   incident: NoticeIncident;
   /** The incident's channel and pinned summary, once `incident-opened` has created them. */
   room?: NoticeReceipt;
+  /** Sent again after a round of retries ran out: an earlier attempt may have posted it already. */
+  redelivery?: boolean;
 }
 
 /** The incident was opened: create its room (channel, invites, pinned summary). Answer with the summary message. */

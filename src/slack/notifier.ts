@@ -41,7 +41,7 @@ export function slackNotifier(api: SlackApi, log: Logger): Notifier {
   const out = log.child({ component: 'slack-notifier' });
   return {
     async send(n: Notice): Promise<NoticeReceipt | void> {
-      const retry = isRetry();
+      const retry = isRetry() || n.redelivery === true;
       switch (n.kind) {
         case 'incident-opened':
           return api.openIncidentRoom({

@@ -76,6 +76,8 @@ export function describeEvent(e: TimelineEvent): string {
       return `Incident closed${e.data.reason ? `: ${e.data.reason}` : ''}`;
     case 'notice.failed':
       return `Could not notify (${e.data.kind}): ${e.data.errorType}: ${e.data.error}`;
+    case 'notice.delayed':
+      return `Notice delayed (${e.data.kind}): ${e.data.errorType}: ${e.data.error}; retrying every ${e.data.retryingEvery} until delivered`;
   }
 }
 

@@ -1,5 +1,5 @@
 // The credential-compromise runbook's notices go through the engine's one
-// notice policy (retried for up to six hours, Retry-After honoured), not a
+// notice policy (retried until delivered, Retry-After honoured), not a
 // five-attempt policy of its own: a Slack outage longer than five attempts
 // delays the approval request; it does not drop it.
 import { IAMClient } from '@aws-sdk/client-iam';

@@ -245,6 +245,14 @@ describe('docker-compose.yml, the production-shaped stack', () => {
     expect(services.filter(([, service]) => service.image !== undefined).length).toBeGreaterThan(0);
   });
 
+  it('runs the Temporal server and admin-tools of the version the production tests build (test/tools/temporal/go.mod)', () => {
+    const built = /^require go\.temporal\.io\/server v(\S+)$/m.exec(readRepoFile('test/tools/temporal/go.mod'))?.[1];
+    expect(built, 'go.temporal.io/server in test/tools/temporal/go.mod').toBeDefined();
+    const tags = [...servicesByImage('temporalio/server'), ...servicesByImage('temporalio/admin-tools')].map(([name, service]) => [name, service.image!.split(':')[1]]);
+    expect(tags.length).toBe(3);
+    for (const [name, tag] of tags) expect(tag, name).toBe(built);
+  });
+
   it('configures the Firebreak services only with variables the config schema declares', () => {
     const known = new Set(configVariables);
     const unknown = firebreakServices.flatMap(([name, service]) =>

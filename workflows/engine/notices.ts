@@ -2,7 +2,7 @@
 // approval requests and their votes, escalations, and the timeline fed to the
 // room in batches. Every runbook gets them the same way, through one proxy of
 // the `notify` activity with one retry policy.
-import { condition, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, condition, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { ApprovalRequestedNotice, Notice, NoticeIncident, NoticeReceipt } from '../../activities/notify.ts';
 import type { Gates, Notification } from './gates.ts';
 import { describeFailure } from './saga.ts';
@@ -12,16 +12,35 @@ import { isDrill } from '../../domain/drills.ts';
 import { expandGroups } from '../../domain/runbooks.ts';
 
 /**
- * Activity options of `notify`, for every runbook: a notice is retried
- * (Slack's Retry-After honoured through the failure's next-retry delay) until
- * delivered or refused for good, for up to six hours; a refusal is recorded on
- * the timeline and the incident goes on.
+ * Activity options of `notify`, for every runbook: one round of retries
+ * (Slack's Retry-After honoured through the failure's next-retry delay, at
+ * most a minute apart otherwise) for up to five minutes. A round that runs out
+ * while Slack is still failing is followed by another after `noticeRoundPause`
+ * (`Notices.deliver`), until the notice is delivered or refused for good; a
+ * refusal is recorded on the timeline and the incident goes on.
  */
 export const noticeActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '6 hours',
+  scheduleToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 } as const;
+
+/**
+ * Between two rounds of a notice's retries: bounds how late a notice is once
+ * Slack is back, and keeps a days-long outage to a few events an hour in history.
+ */
+export const noticeRoundPause = '1 minute';
+
+/**
+ * Until this patch a notice whose retries ran out was given up like a refused
+ * one, so a Slack outage longer than the budget (six hours then) lost it.
+ */
+const retryUntilDelivered = 'notices-retried-until-delivered';
+
+/** The notice's round of retries ran out while its failure was still retryable (not a refusal). */
+function outlastedRetries(e: unknown): boolean {
+  return e instanceof ActivityFailure && e.retryState === 'TIMEOUT';
+}
 
 const { notify } = proxyActivities<{ notify(n: Notice): Promise<NoticeReceipt | void | undefined> }>(noticeActivityOptions);
 
@@ -89,26 +108,46 @@ export class Notices {
 
   /**
    * Queues a notice. Notices go out in order through the notify activity
-   * (which retries); one that fails for good is recorded on the timeline with
-   * what to fix, and never stops the incident: the CLI still answers every gate.
+   * (which retries); while Slack keeps failing, round after round, the notice
+   * waits (recorded once as `notice.delayed`) and the ones after it queue up
+   * behind it, so none is lost or reordered. One refused for good is recorded
+   * on the timeline with what to fix. Neither stops the incident: the CLI
+   * still answers every gate.
    */
   private deliver(build: () => Notice | undefined, received?: (r: NoticeReceipt) => void): void {
     this.outbox = this.outbox.then(async () => {
       const notice = build();
       if (notice === undefined) return;
-      try {
-        const receipt = await notify(notice);
-        if (receipt) received?.(receipt);
-      } catch (e) {
-        const failure = describeFailure(e);
-        if (notice.kind === 'timeline') {
-          // Not posted again, or each failure would post itself: recorded once, then the room is left alone.
-          if (this.roomBroken) return;
-          this.roomBroken = true;
+      let delayed = false;
+      for (;;) {
+        try {
+          // A later round is a retry too: an attempt of an earlier one may have posted before Slack failed.
+          const receipt = await notify(delayed ? { ...notice, redelivery: true } : notice);
+          if (receipt) received?.(receipt);
+          return;
+        } catch (e) {
+          if (!outlastedRetries(e) || !patched(retryUntilDelivered)) {
+            this.failed(notice, e);
+            return;
+          }
+          if (!delayed) {
+            delayed = true;
+            this.timeline.append('notice.delayed', { kind: notice.kind, ...describeFailure(e), retryingEvery: noticeRoundPause }, 'step' in notice ? { step: notice.step } : {});
+          }
+          await sleep(noticeRoundPause);
         }
-        this.timeline.append('notice.failed', { kind: notice.kind, ...failure }, 'step' in notice ? { step: notice.step } : {});
       }
     });
+  }
+
+  /** A notice refused for good: recorded with what to fix. */
+  private failed(notice: Notice, e: unknown): void {
+    if (notice.kind === 'timeline') {
+      // Not posted again, or each failure would post itself: recorded once, then the room is left alone.
+      if (this.roomBroken) return;
+      this.roomBroken = true;
+    }
+    this.timeline.append('notice.failed', { kind: notice.kind, ...describeFailure(e) }, 'step' in notice ? { step: notice.step } : {});
   }
 
   /** An approval request or an escalation, from the gates. */

@@ -35,6 +35,8 @@ export interface TimelineEventData {
   'incident.closed': { reason?: string };
   /** A notice (Slack message) could not be delivered; `error` says what to fix. The CLI still answers every gate. */
   'notice.failed': { kind: string; error: string; errorType: string };
+  /** A notice still not delivered after a round of retries (Slack down): retried until it is, the ones after it waiting. */
+  'notice.delayed': { kind: string; error: string; errorType: string; retryingEvery: string };
 }
 
 export type TimelineEventType = keyof TimelineEventData;
