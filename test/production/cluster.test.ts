@@ -138,6 +138,39 @@ describe('Firebreak on the real Temporal server and PostgreSQL, as separate proc
     workers[0] = await startWorker('worker-a');
   });
 
+  it('contains every pod of a burst exactly once when a worker is killed with SIGKILL in the middle of it', { timeout: 240_000 }, async () => {
+    const burst = await Promise.all(Array.from({ length: 20 }, async () => seedWorkload(await testNamespace('prod-burst'))));
+    const posted = Promise.all(burst.map((w, i) => postFalco(intakes[i % 2]!.url, falcoEvent(w, w.pods[0]))));
+    // Killed once the first pods are contained: the others are somewhere between intake and isolation.
+    await until('the first pod of the burst quarantined', async () => ((await quarantined(burst[0]!.namespace)) ? true : undefined));
+    workers[0]!.child.kill('SIGKILL');
+    const namespaces = new Set(burst.map((w) => w.namespace));
+    const containedAtKill = (await net().listNetworkPolicyForAllNamespaces()).items.filter(
+      (p) => namespaces.has(p.metadata?.namespace ?? '') && p.metadata?.name?.startsWith('firebreak-quarantine'),
+    ).length;
+    console.log(`[production] worker-a killed with ${containedAtKill} of ${burst.length} pods of the burst contained`);
+    // The burst was under way, not over, when the worker died.
+    expect(containedAtKill).toBeLessThan(burst.length);
+    const incidents = await posted;
+    expect(incidents.map((i) => i.status)).toEqual(burst.map(() => 200));
+    expect(new Set(incidents.map((i) => i.incidentId)).size).toBe(burst.length);
+
+    for (const [i, w] of burst.entries()) {
+      const handle = client.workflow.getHandle(incidents[i]!.incidentId);
+      const timeline = await until(`isolate-pod of ${w.namespace} succeeded`, async () => {
+        const t = await handle.query(timelineQuery);
+        return t.some((e) => e.type === 'action.succeeded' && e.step === 'isolate-pod') ? t : undefined;
+      }, 120_000);
+      const policies = (await net().listNamespacedNetworkPolicy({ namespace: w.namespace })).items.filter((p) => p.metadata?.name?.startsWith('firebreak-quarantine'));
+      expect(policies.map((p) => p.metadata?.name)).toHaveLength(1);
+      expect(timeline.filter((e) => e.type === 'action.started' && e.step === 'isolate-pod')).toHaveLength(1);
+      const sealedFirst = ['pod.json', 'network-policies.json'].map((name) => timeline.findIndex((e) => e.type === 'evidence.sealed' && e.data.name === name));
+      expect(Math.min(...sealedFirst)).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...sealedFirst)).toBeLessThan(timeline.findIndex((e) => e.type === 'action.started' && e.step === 'isolate-pod'));
+    }
+    workers[0] = await startWorker('worker-a');
+  });
+
   it('keeps an open incident through a restart of the Temporal server, then of PostgreSQL; an approval while the server is down is refused clearly, and taken once it is back', { timeout: 240_000 }, async () => {
     const w = await seedWorkload(await testNamespace('prod-restart'));
     const { incidentId } = await postFalco(intakes[1]!.url, falcoEvent(w, w.pods[0]));
