@@ -67,30 +67,17 @@ export class LocalEvidenceStore implements EvidenceStore {
   }
 
   async seal(input: SealInput): Promise<EvidenceRef> {
-    const { incidentId, name, mediaType } = checkSealInput(input);
-    try {
-      const digest = await this.storeBlob(input.content);
-      return await this.mutex.run(incidentId, async () => {
-        const same = findSame(await this.readManifest(incidentId), { name, mediaType, sha256: digest.sha256 });
-        if (same !== undefined) return same;
-        const ref: EvidenceRef = {
-          incidentId,
-          name,
-          mediaType,
-          uri: pathToFileURL(this.blobPath(digest.sha256)).href,
-          sha256: digest.sha256,
-          bytes: digest.bytes,
-          capturedAt: this.clock.next(),
-        };
-        await this.appendManifest([ref]);
-        return ref;
-      });
-    } catch (e) {
-      throw this.failure(e, `seal "${name}" for incident ${incidentId}`);
-    }
+    const { incidentId, name } = checkSealInput(input);
+    const [ref] = await this.sealBatch([input], `seal "${name}" for incident ${incidentId}`);
+    return ref!;
   }
 
   async sealAll(inputs: readonly SealInput[]): Promise<EvidenceRef[]> {
+    return this.sealBatch(inputs, `seal ${inputs.length} items for incident ${inputs[0]?.incidentId ?? '(none)'}`);
+  }
+
+  /** Blobs stored concurrently, then the new entries appended with one write and one sync. */
+  private async sealBatch(inputs: readonly SealInput[], action: string): Promise<EvidenceRef[]> {
     const checked = inputs.map((input) => checkSealInput(input));
     const incidentId = sameIncident(checked);
     if (incidentId === undefined) return [];
@@ -119,7 +106,7 @@ export class LocalEvidenceStore implements EvidenceStore {
         return refs;
       });
     } catch (e) {
-      throw this.failure(e, `seal ${inputs.length} items for incident ${incidentId}`);
+      throw this.failure(e, action);
     }
   }
 
