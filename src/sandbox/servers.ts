@@ -43,7 +43,30 @@ export interface KubernetesServers {
   adminToken: string;
   /** PEM of the certificate authority that signed the serving certificate. */
   caPem: string;
+  /**
+   * kube-apiserver's audit log (JSON lines): every write to pods, nodes and
+   * NetworkPolicies at Metadata level, so tests count side effects at the
+   * server rather than in Firebreak.
+   */
+  auditLogPath: string;
 }
+
+/** Writes only, metadata only: enough to count side effects, cheap enough for every test run. */
+const auditPolicy = [
+  'apiVersion: audit.k8s.io/v1',
+  'kind: Policy',
+  'omitStages: [RequestReceived]',
+  'rules:',
+  '- level: Metadata',
+  '  verbs: [create, update, patch, delete]',
+  '  resources:',
+  '  - group: ""',
+  '    resources: [pods, nodes]',
+  '  - group: networking.k8s.io',
+  '    resources: [networkpolicies]',
+  '- level: None',
+  '',
+].join('\n');
 
 interface Common {
   tools: ToolPaths;
@@ -228,6 +251,9 @@ export async function startKubernetes(opts: Common): Promise<KubernetesServers> 
     await writeFile(join(pkiDir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     await writeFile(join(pkiDir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
 
+    const auditPolicyPath = join(pkiDir, 'audit-policy.yaml');
+    await writeFile(auditPolicyPath, auditPolicy);
+    const auditLogPath = join(opts.workDir, 'audit.log');
     const port = await freePort();
     const server = `https://127.0.0.1:${port}`;
     const apiserver = await startProcess(
@@ -249,6 +275,10 @@ export async function startKubernetes(opts: Common): Promise<KubernetesServers> 
           '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
           // As envtest does: no controller manager runs to create service account tokens.
           '--disable-admission-plugins=ServiceAccount',
+          `--audit-policy-file=${auditPolicyPath}`,
+          `--audit-log-path=${auditLogPath}`,
+          '--audit-log-format=json',
+          '--audit-log-mode=blocking',
           '--v=0',
         ],
         port,
@@ -270,7 +300,7 @@ export async function startKubernetes(opts: Common): Promise<KubernetesServers> 
 
     const kubeconfigPath = join(opts.workDir, 'kubeconfig');
     await writeFile(kubeconfigPath, kubeconfig(server, caPem, adminToken), { mode: 0o600 });
-    return { etcd, apiserver, server, kubeconfigPath, adminToken, caPem };
+    return { etcd, apiserver, server, kubeconfigPath, adminToken, caPem, auditLogPath };
   } catch (e) {
     await etcd.stop();
     throw e;

@@ -28,6 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     motoEndpoint: sandbox.moto!.endpoint,
     kubeServer: k8s.server,
     kubeconfigPath: k8s.kubeconfigPath,
+    kubeAuditLogPath: k8s.auditLogPath,
     registryUrl: sandbox.registry!.url,
     tools,
     pids: sandbox.processes().map((p) => ({ name: p.name, pid: p.pid })),

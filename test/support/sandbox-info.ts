@@ -10,6 +10,8 @@ export interface SandboxInfo {
   motoEndpoint: string;
   kubeServer: string;
   kubeconfigPath: string;
+  /** kube-apiserver's audit log of writes to pods, nodes and NetworkPolicies (JSON lines). */
+  kubeAuditLogPath: string;
   /** The OCI registry (distribution), plain HTTP on loopback. */
   registryUrl: string;
   tools: ToolPaths;
