@@ -14,6 +14,10 @@
  *
  *   npm run bench:production -- [--incidents 500] [--approvals 50]
  *
+ * Run with `node --import tsx`, not the tsx CLI: tsx relays Ctrl-C and
+ * SIGKILLs a child that does not acknowledge it within 30 ms (easily missed on
+ * a loaded machine), which would leave the scratch folder behind.
+ *
  * The isolate-pod gate times out after 10 minutes and then proceeds
  * (runbooks/container-escape.yaml): a run must approve its sample before then,
  * so each sampled gate is checked to be still open before it is clicked.
@@ -147,8 +151,10 @@ function cleanUp(): Promise<void> {
   })();
   return tornDown;
 }
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     console.error(`[bench:production] ${signal}: stopping every process this run started …`);
     void cleanUp().finally(() => process.exit(130));
   });
@@ -360,7 +366,8 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (e) {
-  console.error(`\nbench:production failed: ${e instanceof Error ? e.message : String(e)}`);
+  // Once interrupted, what fails next is the teardown pulling processes away: not worth reporting.
+  if (!interrupted) console.error(`\nbench:production failed: ${e instanceof Error ? e.message : String(e)}`);
   process.exitCode = 1;
 } finally {
   progress('cleaning up …');
