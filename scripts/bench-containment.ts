@@ -62,7 +62,7 @@ import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, Watch, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { Watch, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { Runtime } from '@temporalio/worker';
@@ -76,6 +76,7 @@ import { freePort } from '../src/net/ports.ts';
 import { startSandbox } from '../src/sandbox/servers.ts';
 import { ensureTools } from '../src/sandbox/tools.ts';
 import { kubeClients } from '../src/wiring/clients.ts';
+import { benchNamespace, benchNode, seedBenchPods } from './bench-pods.ts';
 import { createWorker } from '../src/worker/index.ts';
 import { timelineQuery } from '../workflows/engine/messages.ts';
 import type { TimelineEvent } from '../workflows/engine/timeline.ts';
@@ -108,8 +109,8 @@ if ((mode !== 'serial' && mode !== 'burst') || !Number.isInteger(count) || count
   process.exit(2);
 }
 
-const namespace = 'bench';
-const node = 'bench-node';
+const namespace = benchNamespace;
+const node = benchNode;
 const taskQueue = 'bench';
 const token = randomBytes(24).toString('hex');
 const repoRoot = new URL('../', import.meta.url).pathname;
@@ -362,46 +363,9 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'firebreak-bench-containment-'));
   try {
     const kube = kubeClients(sandbox.kubernetes!.kubeconfigPath);
-    const core = kube.config.makeApiClient(CoreV1Api);
-    const apps = kube.config.makeApiClient(AppsV1Api);
-    const rbac = kube.config.makeApiClient(RbacAuthorizationV1Api);
-
     // The workload: a node, a service account with a RoleBinding, a ReplicaSet owning N running pods.
     console.error(`Seeding ${count} pods …`);
-    await core.createNode({ body: { metadata: { name: node, labels: { 'kubernetes.io/hostname': node } } } });
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
-    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'web' } } });
-    await rbac.createNamespacedRole({ namespace, body: { metadata: { name: 'web-config' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] } });
-    await rbac.createNamespacedRoleBinding({
-      namespace,
-      body: {
-        metadata: { name: 'web-config' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'web-config' },
-        subjects: [{ kind: 'ServiceAccount', name: 'web', namespace }],
-      },
-    });
-    const labels = { app: 'bench', 'pod-template-hash': '7d9c6b5f8' };
-    const image = 'ghcr.io/example/web@sha256:'.padEnd(91, 'a');
-    const podSpec = { serviceAccountName: 'web', containers: [{ name: 'web', image }] };
-    const rs = await apps.createNamespacedReplicaSet({
-      namespace,
-      body: { metadata: { name: 'web-7d9c6b5f8', labels }, spec: { replicas: count, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } } },
-    });
-    const pods = Array.from({ length: count }, (_, i) => `web-7d9c6b5f8-${String(i).padStart(4, '0')}`);
-    await mapLimit(pods, 8, async (name) => {
-      const created = await core.createNamespacedPod({
-        namespace,
-        body: {
-          metadata: { name, labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata!.name!, uid: rs.metadata!.uid!, controller: true }] },
-          spec: { ...podSpec, nodeName: node },
-        },
-      });
-      await core.replaceNamespacedPodStatus({
-        name,
-        namespace,
-        body: { ...created, status: { phase: 'Running', podIP: '10.244.1.10', hostIP: '10.0.0.20', containerStatuses: [{ name: 'web', ready: true, restartCount: 0, image, imageID: '', state: { running: {} } }] } },
-      });
-    });
+    const pods = await seedBenchPods(kube.config, count);
 
     // The worker, with the real activities over timed clients.
     const apiCalls = new CallLog();

@@ -28,14 +28,14 @@ import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../src/net/ports.ts';
-import { sandboxWorkerEnv, spawnServe } from '../src/sandbox/serve.ts';
-import { startSandbox, type Sandbox } from '../src/sandbox/servers.ts';
+import { sandboxWorkerEnv, sharedServeEnv, spawnServe } from '../src/sandbox/serve.ts';
+import { startSandbox } from '../src/sandbox/servers.ts';
 import { setupTemporalSchemas, startPostgres, startTemporalServer } from '../src/sandbox/temporal-cluster.ts';
 import { ensureTools } from '../src/sandbox/tools.ts';
 import { kubeClients } from '../src/wiring/clients.ts';
+import { benchNamespace, benchNode, seedBenchPods } from './bench-pods.ts';
 import { decideUpdate, statusQuery, timelineQuery } from '../workflows/engine/messages.ts';
 import { post } from './http-post.ts';
 
@@ -73,8 +73,8 @@ if (!Number.isInteger(incidents) || incidents < 1 || !Number.isInteger(approvals
   process.exit(2);
 }
 
-const namespace = 'bench';
-const node = 'bench-node';
+const namespace = benchNamespace;
+const node = benchNode;
 const taskQueue = 'firebreak';
 const falcoToken = randomBytes(24).toString('hex');
 const ownerId = `bench-production-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -160,43 +160,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function seedPods(sandbox: Sandbox): Promise<string[]> {
-  const kube = kubeClients(sandbox.kubernetes!.kubeconfigPath);
-  const core = kube.config.makeApiClient(CoreV1Api);
-  const apps = kube.config.makeApiClient(AppsV1Api);
-  const rbac = kube.config.makeApiClient(RbacAuthorizationV1Api);
-  // What the evidence capture reads: a node, a service account with a RoleBinding, a ReplicaSet owning the running pods.
-  await core.createNode({ body: { metadata: { name: node, labels: { 'kubernetes.io/hostname': node } } } });
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'web' } } });
-  await rbac.createNamespacedRole({ namespace, body: { metadata: { name: 'web-config' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] } });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: { metadata: { name: 'web-config' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'web-config' }, subjects: [{ kind: 'ServiceAccount', name: 'web', namespace }] },
-  });
-  const labels = { app: 'bench', 'pod-template-hash': '7d9c6b5f8' };
-  const image = 'ghcr.io/example/web@sha256:'.padEnd(91, 'a');
-  const podSpec = { serviceAccountName: 'web', containers: [{ name: 'web', image }] };
-  const rs = await apps.createNamespacedReplicaSet({
-    namespace,
-    body: { metadata: { name: 'web-7d9c6b5f8', labels }, spec: { replicas: incidents, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } } },
-  });
-  const pods = Array.from({ length: incidents }, (_, i) => `web-7d9c6b5f8-${String(i).padStart(4, '0')}`);
-  await mapLimit(pods, 8, async (name) => {
-    const created = await core.createNamespacedPod({
-      namespace,
-      body: { metadata: { name, labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata!.name!, uid: rs.metadata!.uid!, controller: true }] }, spec: { ...podSpec, nodeName: node } },
-    });
-    // No kubelet here: the status a running pod would have is written through the status subresource.
-    await core.replaceNamespacedPodStatus({
-      name,
-      namespace,
-      body: { ...created, status: { phase: 'Running', podIP: '10.244.1.10', hostIP: '10.0.0.20', containerStatuses: [{ name: 'web', ready: true, restartCount: 0, image, imageID: '', state: { running: {} } }] } },
-    });
-  });
-  return pods;
-}
-
 async function main(): Promise<void> {
   const loadAtStart = load();
   progress(`${incidents} incidents, ${approvals} approvals`);
@@ -221,17 +184,9 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: server.namespace });
 
   progress(`seeding ${incidents} pods …`);
-  const pods = await seedPods(sandbox);
+  const pods = await seedBenchPods(kubeClients(sandbox.kubernetes!.kubeconfigPath).config, incidents);
 
-  // The environment every role shares, as the production suite (and docker-compose.yml) sets it.
-  const sharedEnv = (name: string) => ({
-    TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_NAMESPACE: server.namespace,
-    FIREBREAK_TASK_QUEUE: taskQueue,
-    FIREBREAK_LOG_LEVEL: 'info',
-    FIREBREAK_DATA_DIR: path.join(scratch, name, 'data'),
-    FIREBREAK_RUNBOOKS_DIR: path.resolve('runbooks'),
-  });
+  const sharedEnv = (name: string) => sharedServeEnv({ temporal: server, taskQueue, scratch, name });
   progress('starting two workers and an intake replica (firebreak serve) …');
   const workerEnv = sandboxWorkerEnv({ kubeconfigPath: sandbox.kubernetes!.kubeconfigPath, awsEndpoint: sandbox.moto!.endpoint });
   const workers = ['worker-a', 'worker-b'].map((name) => ({

@@ -3,6 +3,7 @@
  * shared by the production test suite and scripts/bench-production.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The `firebreak` entry point, found from this file so a caller's working directory does not matter. */
@@ -20,6 +21,22 @@ export function sandboxWorkerEnv(o: { kubeconfigPath: string; awsEndpoint: strin
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+/**
+ * The environment every role of one deployment shares, as docker-compose.yml's
+ * x-firebreak-environment sets it; each replica gets its own data directory
+ * (`<scratch>/<name>/data`), so no two share an outbox.
+ */
+export function sharedServeEnv(o: { temporal: { address: string; namespace: string }; taskQueue: string; scratch: string; name: string }): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: o.temporal.address,
+    TEMPORAL_NAMESPACE: o.temporal.namespace,
+    FIREBREAK_TASK_QUEUE: o.taskQueue,
+    FIREBREAK_LOG_LEVEL: 'info',
+    FIREBREAK_DATA_DIR: path.join(o.scratch, o.name, 'data'),
+    FIREBREAK_RUNBOOKS_DIR: fileURLToPath(new URL('../../runbooks', import.meta.url)),
   };
 }
 

@@ -19,7 +19,7 @@ import { setupTemporalSchemas, startPostgres, startTemporalServer, temporalServe
 import { statusQuery, timelineQuery } from '../../workflows/engine/messages.ts';
 import { falcoEvent, seedWorkload } from '../kubernetes/support.ts';
 import { runFirebreak } from '../support/cli.ts';
-import { sandboxWorkerEnv, spawnServe } from '../support/serve.ts';
+import { sandboxWorkerEnv, sharedServeEnv, spawnServe } from '../support/serve.ts';
 import { kubeConfig, sandbox, testNamespace } from '../support/servers.ts';
 
 const falcoToken = 'production-suite-falco-token';
@@ -34,17 +34,7 @@ let client: Client;
 const workers: ReturnType<typeof spawnServe>[] = [];
 const intakes: { serve: ReturnType<typeof spawnServe>; url: string }[] = [];
 
-/** The environment every role shares, as docker-compose.yml's x-firebreak-environment sets it. */
-function sharedEnv(name: string): Record<string, string> {
-  return {
-    TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_NAMESPACE: server.namespace,
-    FIREBREAK_TASK_QUEUE: taskQueue,
-    FIREBREAK_LOG_LEVEL: 'info',
-    FIREBREAK_DATA_DIR: path.join(scratch, name, 'data'),
-    FIREBREAK_RUNBOOKS_DIR: path.resolve('runbooks'),
-  };
-}
+const sharedEnv = (name: string) => sharedServeEnv({ temporal: server, taskQueue, scratch, name });
 
 async function startWorker(name: string) {
   const info = sandbox();
